@@ -1,0 +1,156 @@
+/**
+ * @module
+ * Reads and validates the relay's settings once. A problem names the setting, never its value.
+ */
+import { RelayError } from './errors.ts'
+import { KV_MIN_EXPIRATION_TTL_SECONDS } from './store.ts'
+
+/** How the relay authenticates to Unity's token endpoint (RFC 6749 §2.3.1). */
+export type TokenAuthMethod = 'client_secret_basic' | 'client_secret_post'
+
+/** Whether PKCE parameters are forwarded to Unity. */
+export type PkceMode = 'S256' | 'off'
+
+/** Validated settings. Built by {@link parseConfig}; tests may build one directly. */
+export interface Config {
+  /** `${UNITY_URL}/api/oauth/authorize` */
+  readonly authorizeEndpoint: string
+  /** `${UNITY_URL}/api/oauth/token` */
+  readonly tokenEndpoint: string
+  readonly clientId: string
+  readonly clientSecret: string
+  readonly defaultScope: string
+  readonly tokenAuth: TokenAuthMethod
+  readonly pkce: PkceMode
+  /** Expected RFC 9207 `iss`; `undefined` skips the check. */
+  readonly issuer: string | undefined
+  /** Current HMAC key first, then the previous one during rotation. */
+  readonly stateSecrets: readonly string[]
+  /** Fixed redirect URI; `undefined` means `${request origin}/callback`. */
+  readonly redirectUri: string | undefined
+  /** Exact origins a `return_to` and a CORS request may have. */
+  readonly returnToOrigins: readonly string[]
+  readonly stateTtlSeconds: number
+  readonly codeTtlSeconds: number
+}
+
+/** Raw settings: Workers `env`, or `Deno.env.toObject()`. Non-string values are ignored. */
+export type ConfigSource = object
+
+/** Smallest `STATE_SECRET`, in bytes: HMAC-SHA256 keys should be at least as long as the hash. */
+export const MIN_STATE_SECRET_BYTES = 32
+
+const STATE_TTL_RANGE = { min: 60, max: 3600, fallback: 600 } as const
+const CODE_TTL_RANGE = { min: KV_MIN_EXPIRATION_TTL_SECONDS, max: 600, fallback: 120 } as const
+
+/**
+ * Validates settings and returns a {@link Config}.
+ *
+ * @throws {RelayError} `misconfigured`, listing every bad setting by name.
+ */
+export function parseConfig(source: ConfigSource): Config {
+  const problems: string[] = []
+  const read = (name: string): string | undefined => {
+    const value: unknown = (source as Record<string, unknown>)[name]
+    return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined
+  }
+  const required = (name: string): string => {
+    const value = read(name)
+    if (value === undefined) problems.push(`${name} is missing`)
+    return value ?? ''
+  }
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const value = read(name) ?? fallback
+    if ((allowed as readonly string[]).includes(value)) return value as T
+    problems.push(`${name} must be one of ${allowed.join(', ')}`)
+    return fallback
+  }
+  const seconds = (name: string, range: { min: number; max: number; fallback: number }): number => {
+    const value = read(name)
+    if (value === undefined) return range.fallback
+    const parsed = /^\d+$/.test(value) ? Number(value) : Number.NaN
+    if (parsed >= range.min && parsed <= range.max) return parsed
+    problems.push(`${name} must be a whole number of seconds from ${range.min} to ${range.max}`)
+    return range.fallback
+  }
+  const endpointUrl = (name: string, value: string | undefined): URL | undefined => {
+    if (value === undefined) return undefined
+    const url = URL.parse(value)
+    // RFC 6749 §3.1 and §10.9: endpoints must use TLS; plain http is only for loopback development.
+    if (!url || (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) || url.search || url.hash || url.username || url.password) {
+      problems.push(`${name} must be an https URL without query, fragment or credentials`)
+      return undefined
+    }
+    return url
+  }
+  const secret = (name: string, value: string | undefined): string | undefined => {
+    if (value !== undefined && new TextEncoder().encode(value).byteLength < MIN_STATE_SECRET_BYTES) {
+      problems.push(`${name} must be at least ${MIN_STATE_SECRET_BYTES} bytes`)
+    }
+    return value
+  }
+
+  const unityUrl = endpointUrl('UNITY_URL', required('UNITY_URL') || undefined)
+  const unityBase = unityUrl ? unityUrl.href.replace(/\/+$/, '') : ''
+  const clientId = required('UNITY_CLIENT_ID')
+  const clientSecret = required('UNITY_CLIENT_SECRET')
+  const scope = read('UNITY_SCOPE') ?? 'api'
+  if (!isScope(scope)) problems.push('UNITY_SCOPE must be space-separated RFC 6749 §3.3 scope tokens')
+  const tokenAuth = oneOf<TokenAuthMethod>('UNITY_TOKEN_AUTH', ['client_secret_basic', 'client_secret_post'], 'client_secret_basic')
+  const pkce = oneOf<PkceMode>('UNITY_PKCE', ['S256', 'off'], 'S256')
+  const issuer = read('UNITY_ISSUER')
+  const current = secret('STATE_SECRET', required('STATE_SECRET') || undefined)
+  const previous = secret('STATE_SECRET_PREVIOUS', read('STATE_SECRET_PREVIOUS'))
+  const redirectUri = endpointUrl('REDIRECT_URI', read('REDIRECT_URI'))?.href
+  const returnToOrigins = parseOrigins(read('RETURN_TO_ALLOWLIST'), problems)
+  const stateTtlSeconds = seconds('STATE_TTL_SECONDS', STATE_TTL_RANGE)
+  const codeTtlSeconds = seconds('CODE_TTL_SECONDS', CODE_TTL_RANGE)
+
+  if (problems.length > 0) {
+    throw new RelayError('misconfigured', `Check the relay's settings: ${problems.join('; ')}.`)
+  }
+  return {
+    authorizeEndpoint: `${unityBase}/api/oauth/authorize`,
+    tokenEndpoint: `${unityBase}/api/oauth/token`,
+    clientId,
+    clientSecret,
+    defaultScope: scope,
+    tokenAuth,
+    pkce,
+    issuer,
+    stateSecrets: previous === undefined ? [current ?? ''] : [current ?? '', previous],
+    redirectUri,
+    returnToOrigins,
+    stateTtlSeconds,
+    codeTtlSeconds,
+  }
+}
+
+/** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), separated by single spaces. */
+const SCOPE_PATTERN = /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/
+
+/** Longest scope string the relay forwards; keeps the signed state small. */
+export const MAX_SCOPE_LENGTH = 256
+
+/** Whether `value` is a well-formed, bounded RFC 6749 §3.3 scope. */
+export function isScope(value: string): boolean {
+  return value.length <= MAX_SCOPE_LENGTH && SCOPE_PATTERN.test(value)
+}
+
+function parseOrigins(value: string | undefined, problems: string[]): string[] {
+  if (value === undefined) return []
+  const origins = value.split(/\s+/)
+  for (const origin of origins) {
+    const url = URL.parse(origin)
+    // The allowlist holds bare origins so a return_to can be compared by exact origin.
+    if (!url || url.origin === 'null' || url.origin !== origin.replace(/\/$/, '')) {
+      problems.push('RETURN_TO_ALLOWLIST must be space-separated origins like https://app.example.com')
+      return []
+    }
+  }
+  return origins.map((origin) => origin.replace(/\/$/, ''))
+}
+
+function isLoopback(url: URL): boolean {
+  return url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]'
+}

@@ -1,0 +1,98 @@
+/**
+ * @module
+ * The relay's single error type. Every expected failure is a `RelayError` with a code from a
+ * closed set; anything else reaching `app.onError` is an unexpected fault and stays a 500.
+ */
+import { ErrorPage } from './pages.tsx'
+
+interface ErrorSpec {
+  /** HTTP status, unless the throw site overrides it (upstream pass-through). */
+  readonly status: number
+  /** The RFC 6749 §5.2 / RFC 8628 §3.5 `error` value that API clients see. */
+  readonly oauthError: string
+  /** The heading a browser user sees. */
+  readonly title: string
+}
+
+const ERROR_SPECS = {
+  invalid_request: { status: 400, oauthError: 'invalid_request', title: 'This sign-in request is not valid' },
+  invalid_scope: { status: 400, oauthError: 'invalid_scope', title: 'The requested scope is not valid' },
+  invalid_return_to: { status: 400, oauthError: 'invalid_request', title: 'The return address is not allowed' },
+  invalid_state: { status: 400, oauthError: 'invalid_request', title: 'This sign-in link is not valid' },
+  expired_state: { status: 400, oauthError: 'invalid_request', title: 'This sign-in link has expired' },
+  browser_mismatch: { status: 400, oauthError: 'invalid_request', title: 'This sign-in was started in another browser' },
+  issuer_mismatch: { status: 400, oauthError: 'invalid_request', title: 'The sign-in response came from the wrong server' },
+  unsupported_grant_type: { status: 400, oauthError: 'unsupported_grant_type', title: 'Unsupported grant type' },
+  authorization_pending: { status: 400, oauthError: 'authorization_pending', title: 'Waiting for the user' },
+  slow_down: { status: 400, oauthError: 'slow_down', title: 'Too many requests' },
+  access_denied: { status: 400, oauthError: 'access_denied', title: 'Sign-in was cancelled' },
+  unauthorized_client: { status: 400, oauthError: 'unauthorized_client', title: 'The app is not allowed to sign in' },
+  unsupported_response_type: { status: 400, oauthError: 'unsupported_response_type', title: 'Unity refused the sign-in' },
+  invalid_grant: { status: 400, oauthError: 'invalid_grant', title: 'The authorization is no longer valid' },
+  invalid_client: { status: 401, oauthError: 'invalid_client', title: 'Unity did not accept the relay' },
+  temporarily_unavailable: { status: 503, oauthError: 'temporarily_unavailable', title: 'Unity is busy' },
+  not_found: { status: 404, oauthError: 'invalid_request', title: 'Page not found' },
+  upstream_error: { status: 502, oauthError: 'server_error', title: 'Unity reported an error' },
+  upstream_unavailable: { status: 502, oauthError: 'temporarily_unavailable', title: 'Unity is not reachable' },
+  upstream_invalid_response: { status: 502, oauthError: 'server_error', title: 'Unity sent an unexpected answer' },
+  store_unavailable: { status: 503, oauthError: 'temporarily_unavailable', title: 'The relay could not reach its storage' },
+  misconfigured: { status: 500, oauthError: 'server_error', title: 'The relay is misconfigured' },
+  server_error: { status: 500, oauthError: 'server_error', title: 'Something went wrong in the relay' },
+} as const satisfies Record<string, ErrorSpec>
+
+/** Every error the relay can answer with on purpose. */
+export type RelayErrorCode = keyof typeof ERROR_SPECS
+
+/** How an error is rendered: HTML for browser endpoints, RFC 6749-style JSON for API calls. */
+export type ErrorFormat = 'html' | 'json'
+
+/** Options for {@link RelayError}. */
+export interface RelayErrorOptions {
+  /** Overrides the code's default HTTP status (Unity's own status on pass-through). */
+  readonly status?: number
+  /** Underlying fault, kept for logs only and never rendered. */
+  readonly cause?: unknown
+}
+
+/**
+ * An expected failure with a code from a closed set.
+ *
+ * `description` is shown to users and API clients: it must be written by the relay and never
+ * contain request input, codes, tokens or secrets.
+ *
+ * @example
+ * throw new RelayError('invalid_request', 'code_challenge must be 43 characters of base64url.')
+ */
+export class RelayError extends Error {
+  readonly code: RelayErrorCode
+  readonly description: string
+  readonly status: number
+
+  constructor(code: RelayErrorCode, description: string, options: RelayErrorOptions = {}) {
+    super(`${code}: ${description}`, { cause: options.cause })
+    this.name = 'RelayError'
+    this.code = code
+    this.description = description
+    this.status = options.status ?? ERROR_SPECS[code].status
+  }
+
+  /** The `error` value API clients see. */
+  get oauthError(): string {
+    return ERROR_SPECS[this.code].oauthError
+  }
+
+  /** Renders the error; `nonce` allows the page's inline stylesheet under the CSP. */
+  toResponse(format: ErrorFormat, nonce?: string): Response {
+    if (format === 'json') {
+      return Response.json(
+        { error: this.oauthError, error_description: this.description },
+        { status: this.status },
+      )
+    }
+    const page = ErrorPage({ title: ERROR_SPECS[this.code].title, message: this.description, code: this.code, nonce })
+    return new Response(`<!doctype html>${page}`, {
+      status: this.status,
+      headers: { 'Content-Type': 'text/html; charset=UTF-8' },
+    })
+  }
+}

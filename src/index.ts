@@ -1,0 +1,70 @@
+/**
+ * @module
+ * Cloudflare Workers entry: binds Workers KV and `env` to the core relay. The app is built once
+ * per isolate, so settings are validated once, not on every request.
+ */
+import { createMisconfiguredRelay, createRelay } from './app.tsx'
+import type { Relay } from './app.tsx'
+import { parseConfig } from './config.ts'
+import { RelayError } from './errors.ts'
+import { WorkersKvCodeStore } from './stores/workers-kv.ts'
+
+/** The Worker's bindings, secrets and variables (names are part of the relay's contract). */
+export interface Env {
+  // Bindings
+  /** KV namespace for flow records, keyed `flow:<code_challenge>`. */
+  readonly AUTH_CODES?: KVNamespace
+
+  // Secrets
+  /** Client secret, sent only to Unity's token endpoint. */
+  readonly UNITY_CLIENT_SECRET?: string
+  /** HMAC key for the state, at least 32 bytes. */
+  readonly STATE_SECRET?: string
+  /** Previous HMAC key, still accepted while a rotation settles. */
+  readonly STATE_SECRET_PREVIOUS?: string
+
+  // Variables
+  /** Base URL of the Unity server, e.g. `https://unity.example.com/vu/public`. */
+  readonly UNITY_URL?: string
+  /** OAuth client id registered in Unity. */
+  readonly UNITY_CLIENT_ID?: string
+  /** Default scope; `api`. */
+  readonly UNITY_SCOPE?: string
+  /** `client_secret_basic` (default) or `client_secret_post`. */
+  readonly UNITY_TOKEN_AUTH?: string
+  /** `S256` (default) or `off`. */
+  readonly UNITY_PKCE?: string
+  /** Expected RFC 9207 `iss` on callbacks; unset skips the check. */
+  readonly UNITY_ISSUER?: string
+  /** Fixed redirect URI; default `${request origin}/callback`. */
+  readonly REDIRECT_URI?: string
+  /** Space-separated origins allowed for `return_to` and CORS on `/token`. */
+  readonly RETURN_TO_ALLOWLIST?: string
+  /** State lifetime in seconds; default 600. */
+  readonly STATE_TTL_SECONDS?: string
+  /** Record lifetime in seconds; default 120, at least 60. */
+  readonly CODE_TTL_SECONDS?: string
+}
+
+const relays = new WeakMap<Env, Relay>()
+
+/** Builds the relay for an `env`, or a relay that reports what is misconfigured. */
+export function buildWorkerRelay(env: Env): Relay {
+  try {
+    return createRelay({ config: parseConfig(env), store: new WorkersKvCodeStore(env.AUTH_CODES) })
+  } catch (error) {
+    if (error instanceof RelayError) return createMisconfiguredRelay(error)
+    throw error
+  }
+}
+
+export default {
+  fetch(request, env, ctx) {
+    let relay = relays.get(env)
+    if (!relay) {
+      relay = buildWorkerRelay(env)
+      relays.set(env, relay)
+    }
+    return relay.fetch(request, env, ctx)
+  },
+} satisfies ExportedHandler<Env>

@@ -1,0 +1,129 @@
+/**
+ * @module
+ * Input rules for the three endpoints, as Hono validators. A request that breaks one is refused
+ * with a `RelayError` before anything is signed, stored or sent upstream.
+ */
+import { validator } from 'hono/validator'
+import { isScope, MAX_SCOPE_LENGTH } from './config.ts'
+import type { Config } from './config.ts'
+import { RelayError } from './errors.ts'
+
+type RawParams = Record<string, string | File | (string | File)[] | undefined>
+
+/** RFC 7636 §4.2: BASE64URL(SHA-256(verifier)) is always 43 characters. */
+const CHALLENGE_PATTERN = /^[A-Za-z0-9_-]{43}$/
+/** RFC 7636 §4.1: 43 to 128 unreserved characters. */
+const VERIFIER_PATTERN = /^[A-Za-z0-9\-._~]{43,128}$/
+/** Generous bounds on opaque values from Unity and apps, so oversized input is refused early. */
+const MAX_CODE_LENGTH = 2048
+const MAX_REFRESH_TOKEN_LENGTH = 4096
+const MAX_RETURN_TO_LENGTH = 512
+
+/** A validated `/authorize` request. */
+export interface AuthorizeInput {
+  readonly challenge: string
+  readonly scope: string
+  readonly returnTo: string | undefined
+}
+
+/** A validated `/callback` request: the state plus either a code or an error. */
+export interface CallbackInput {
+  readonly state: string
+  readonly code: string | undefined
+  readonly error: string | undefined
+  readonly iss: string | undefined
+}
+
+/** A validated `/token` request. */
+export type TokenInput =
+  | { readonly grantType: 'authorization_code'; readonly verifier: string }
+  | { readonly grantType: 'refresh_token'; readonly refreshToken: string; readonly scope: string | undefined }
+
+/** Validates `GET /authorize`. */
+export const authorizeQuery = (config: Config) =>
+  validator('query', (query: RawParams): AuthorizeInput => {
+    const challenge = single(query, 'code_challenge')
+    // The challenge keys the pickup, so it must be exactly an S256 hash (RFC 7636 §4.2, RFC 9700 §2.1.1).
+    if (challenge === undefined || !CHALLENGE_PATTERN.test(challenge)) {
+      throw invalidRequest('code_challenge must be the 43-character base64url SHA-256 of a code_verifier.')
+    }
+    if (single(query, 'code_challenge_method') !== 'S256') {
+      throw invalidRequest('code_challenge_method must be S256.')
+    }
+    const scope = single(query, 'scope') ?? config.defaultScope
+    if (!isScope(scope)) {
+      throw new RelayError('invalid_scope', `scope must be space-separated RFC 6749 §3.3 tokens, at most ${MAX_SCOPE_LENGTH} characters.`)
+    }
+    return { challenge, scope, returnTo: checkReturnTo(single(query, 'return_to'), config.returnToOrigins) }
+  })
+
+/** Validates `GET /callback` (only its shape; the state is verified by the handler). */
+export const callbackQuery = validator('query', (query: RawParams): CallbackInput => {
+  const state = single(query, 'state')
+  if (state === undefined) throw invalidRequest('The sign-in response has no state. Go back to the app and start again.')
+  const code = single(query, 'code')
+  const error = single(query, 'error')
+  if ((code === undefined) === (error === undefined) || code === '' || (code !== undefined && code.length > MAX_CODE_LENGTH)) {
+    throw invalidRequest('The sign-in response must carry either a code or an error.')
+  }
+  return { state, code, error, iss: single(query, 'iss') }
+})
+
+/** Validates `POST /token`: a form-encoded body per RFC 6749 §4.1.3 and §6. */
+export const tokenForm = validator('form', (form: RawParams, c): TokenInput => {
+  const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]?.trim().toLowerCase()
+  if (mediaType !== 'application/x-www-form-urlencoded') {
+    throw invalidRequest('Send the token request as application/x-www-form-urlencoded.')
+  }
+  const grantType = single(form, 'grant_type')
+  if (grantType === 'authorization_code') {
+    const verifier = single(form, 'code_verifier')
+    if (verifier === undefined || !VERIFIER_PATTERN.test(verifier)) {
+      throw invalidRequest('code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1).')
+    }
+    return { grantType, verifier }
+  }
+  if (grantType === 'refresh_token') {
+    const refreshToken = single(form, 'refresh_token')
+    if (refreshToken === undefined || refreshToken.length > MAX_REFRESH_TOKEN_LENGTH) {
+      throw invalidRequest('refresh_token is missing or too long.')
+    }
+    const scope = single(form, 'scope')
+    if (scope !== undefined && !isScope(scope)) throw new RelayError('invalid_scope', 'scope must be RFC 6749 §3.3 tokens.')
+    return { grantType, refreshToken, scope }
+  }
+  if (grantType === undefined) throw invalidRequest('grant_type is missing.')
+  throw new RelayError('unsupported_grant_type', 'grant_type must be authorization_code or refresh_token.')
+})
+
+/**
+ * Accepts a `return_to` only if its origin is exactly one of the allowlisted origins, which
+ * rules out open redirects (RFC 9700 §4.11): `//evil`, `javascript:`, userinfo and look-alikes.
+ */
+export function checkReturnTo(value: string | undefined, allowedOrigins: readonly string[]): string | undefined {
+  if (value === undefined) return undefined
+  const url = value.length <= MAX_RETURN_TO_LENGTH ? URL.parse(value) : null
+  const allowed =
+    url !== null &&
+    (url.protocol === 'https:' || url.protocol === 'http:') &&
+    url.username === '' && url.password === '' &&
+    allowedOrigins.includes(url.origin) &&
+    // Reject any spelling the URL parser had to repair, e.g. backslashes, tabs or upper case.
+    (value === url.origin || value.startsWith(`${url.origin}/`) || value.startsWith(`${url.origin}?`))
+  if (!allowed) {
+    throw new RelayError('invalid_return_to', 'return_to must be an address on one of the origins in RETURN_TO_ALLOWLIST.')
+  }
+  return url.href
+}
+
+/** RFC 6749 §3.1: request parameters must not be included more than once. */
+function single(params: RawParams, name: string): string | undefined {
+  const value = params[name]
+  if (value === undefined) return undefined
+  if (typeof value !== 'string') throw invalidRequest(`${name} must be given exactly once.`)
+  return value
+}
+
+function invalidRequest(description: string): RelayError {
+  return new RelayError('invalid_request', description)
+}

@@ -1,0 +1,95 @@
+/**
+ * @module
+ * The few HTML pages a user's browser sees. hono/jsx escapes every value, and the only style is
+ * an inline sheet allowed by the CSP nonce: no scripts and no third-party resources.
+ */
+import type { Child } from 'hono/jsx'
+
+const STYLE = `
+:root { color-scheme: light dark; --fg: #1c2430; --muted: #5b6675; --bg: #f4f6f9; --card: #fff; --ok: #1f7a4d; --warn: #a4500f; --bad: #b42318; }
+@media (prefers-color-scheme: dark) { :root { --fg: #e8ecf1; --muted: #a3adba; --bg: #111418; --card: #1b2027; --ok: #4cc38a; --warn: #f0a860; --bad: #f97066; } }
+* { box-sizing: border-box; }
+body { margin: 0; min-height: 100vh; display: grid; place-items: center; padding: 24px;
+  font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
+main { width: 100%; max-width: 440px; background: var(--card); border-radius: 14px; padding: 32px 28px;
+  box-shadow: 0 1px 3px rgb(0 0 0 / .08), 0 8px 24px rgb(0 0 0 / .06); text-align: center; }
+.mark { width: 56px; height: 56px; margin: 0 auto 16px; border-radius: 50%; display: grid; place-items: center;
+  font-size: 28px; font-weight: 700; color: #fff; }
+.ok .mark { background: var(--ok); } .warn .mark { background: var(--warn); } .bad .mark { background: var(--bad); }
+h1 { font-size: 1.35rem; margin: 0 0 8px; }
+p { margin: 0 0 8px; color: var(--muted); }
+code { font-size: .8rem; color: var(--muted); }
+footer { margin-top: 20px; font-size: .75rem; color: var(--muted); }
+`
+
+type Tone = 'ok' | 'warn' | 'bad'
+
+const MARKS: Record<Tone, string> = { ok: '✓', warn: '!', bad: '×' }
+
+interface LayoutProps {
+  readonly title: string
+  readonly tone: Tone
+  readonly nonce: string | undefined
+  readonly children?: Child
+}
+
+function Layout({ title, tone, nonce, children }: LayoutProps) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="robots" content="noindex" />
+        <title>{title}</title>
+        <style nonce={nonce}>{STYLE}</style>
+      </head>
+      <body>
+        <main class={tone} role="main">
+          <div class="mark" aria-hidden="true">{MARKS[tone]}</div>
+          <h1>{title}</h1>
+          {children}
+          <footer>Unity sign-in relay</footer>
+        </main>
+      </body>
+    </html>
+  )
+}
+
+/** Shown after a successful callback when the app gave no `return_to`. */
+export function DonePage({ nonce }: { readonly nonce?: string | undefined }) {
+  return (
+    <Layout title="You are signed in" tone="ok" nonce={nonce}>
+      <p>You can close this tab and return to the app.</p>
+    </Layout>
+  )
+}
+
+/** Shown when Unity reports that the user refused, or any other authorization error. */
+export function DeniedPage({ error, nonce }: { readonly error: string; readonly nonce?: string | undefined }) {
+  const denied = error === 'access_denied'
+  return (
+    <Layout title={denied ? 'Sign-in was cancelled' : 'Unity did not sign you in'} tone="warn" nonce={nonce}>
+      <p>{denied ? 'You did not allow access, so the app was not signed in.' : 'Unity refused the sign-in request.'}</p>
+      <p>You can close this tab. The app has been told and can start again.</p>
+      {denied ? null : <code>{error}</code>}
+    </Layout>
+  )
+}
+
+/** Props of {@link ErrorPage}. */
+export interface ErrorPageProps {
+  readonly title: string
+  readonly message: string
+  readonly code: string
+  readonly nonce?: string | undefined
+}
+
+/** Shown for any error on a browser endpoint. */
+export function ErrorPage({ title, message, code, nonce }: ErrorPageProps) {
+  return (
+    <Layout title={title} tone="bad" nonce={nonce}>
+      <p>{message}</p>
+      <code>{code}</code>
+    </Layout>
+  )
+}

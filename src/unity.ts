@@ -1,0 +1,141 @@
+/**
+ * @module
+ * Everything the relay says to Unity: the authorization URL and the token endpoint calls.
+ * `fetch` is injected, so tests play Unity with a strict stub and later work can inject faults.
+ */
+import type { Config } from './config.ts'
+import { RelayError } from './errors.ts'
+import type { RelayErrorCode } from './errors.ts'
+
+/** How a token call ended. Unity's body is kept verbatim on success. */
+export type TokenOutcome =
+  | { readonly kind: 'tokens'; readonly body: string }
+  /** Unity gave a final answer: the code is spent or the request is wrong. */
+  | { readonly kind: 'rejected'; readonly error: RelayError }
+  /** Unity could not be reached or failed (network error, timeout, 5xx): safe to retry. */
+  | { readonly kind: 'unavailable'; readonly error: RelayError }
+
+/** Parameters of {@link UnityClient.authorizeUrl}. */
+export interface AuthorizeUrlParams {
+  readonly redirectUri: string
+  readonly scope: string
+  readonly state: string
+  readonly challenge: string
+}
+
+/** Talks to one Unity server with the relay's client credentials. */
+export interface UnityClient {
+  /** `${UNITY_URL}/api/oauth/authorize?…` for the user's browser. */
+  authorizeUrl(params: AuthorizeUrlParams): string
+  /** RFC 6749 §4.1.3 code exchange, with the app's verifier when PKCE is on. */
+  exchangeCode(params: { code: string; redirectUri: string; verifier: string }): Promise<TokenOutcome>
+  /** RFC 6749 §6 refresh. */
+  refresh(params: { refreshToken: string; scope: string | undefined }): Promise<TokenOutcome>
+}
+
+/** Options of {@link createUnityClient}. */
+export interface UnityClientOptions {
+  readonly config: Config
+  readonly fetch: typeof fetch
+  /** Abort a token call after this long; default 10 s. */
+  readonly timeoutMs?: number
+}
+
+/** Builds the {@link UnityClient} for a config. */
+export function createUnityClient({ config, fetch, timeoutMs = 10_000 }: UnityClientOptions): UnityClient {
+  const callTokenEndpoint = async (params: Record<string, string>): Promise<TokenOutcome> => {
+    const body = new URLSearchParams(params)
+    const headers = new Headers({ 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' })
+    if (config.tokenAuth === 'client_secret_basic') {
+      headers.set('Authorization', basicAuthorization(config.clientId, config.clientSecret))
+    } else {
+      body.set('client_id', config.clientId)
+      body.set('client_secret', config.clientSecret)
+    }
+    let response: Response
+    try {
+      response = await fetch(config.tokenEndpoint, {
+        method: 'POST',
+        headers,
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
+      })
+    } catch (cause) {
+      return unavailable('The relay could not reach Unity. Try again shortly.', cause)
+    }
+    return readTokenResponse(response)
+  }
+
+  return {
+    authorizeUrl({ redirectUri, scope, state, challenge }) {
+      const url = new URL(config.authorizeEndpoint)
+      url.search = new URLSearchParams({ response_type: 'code', client_id: config.clientId, redirect_uri: redirectUri, scope, state }).toString()
+      if (config.pkce === 'S256') {
+        url.searchParams.set('code_challenge', challenge)
+        url.searchParams.set('code_challenge_method', 'S256')
+      }
+      return url.href
+    },
+    exchangeCode({ code, redirectUri, verifier }) {
+      const params: Record<string, string> = { grant_type: 'authorization_code', code, redirect_uri: redirectUri }
+      if (config.pkce === 'S256') params.code_verifier = verifier
+      return callTokenEndpoint(params)
+    },
+    refresh({ refreshToken, scope }) {
+      return callTokenEndpoint({ grant_type: 'refresh_token', refresh_token: refreshToken, ...(scope === undefined ? {} : { scope }) })
+    },
+  }
+}
+
+/** RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding. */
+export function basicAuthorization(clientId: string, clientSecret: string): string {
+  const encode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2)
+  const credentials = new TextEncoder().encode(`${encode(clientId)}:${encode(clientSecret)}`)
+  return `Basic ${btoa(String.fromCharCode(...credentials))}`
+}
+
+/** RFC 6749 §5.2: the token endpoint errors that pass through to the app unchanged. */
+const TOKEN_ERRORS = [
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+] as const satisfies readonly RelayErrorCode[]
+
+async function readTokenResponse(response: Response): Promise<TokenOutcome> {
+  if (response.status >= 500) {
+    return unavailable(`Unity answered ${response.status}. Try again shortly.`)
+  }
+  const text = await response.text().catch(() => '')
+  const json = parseJsonObject(text)
+  if (response.status >= 200 && response.status < 300) {
+    if (json && typeof json.access_token === 'string' && typeof json.token_type === 'string') return { kind: 'tokens', body: text }
+    return rejected(new RelayError('upstream_invalid_response', 'Unity answered without an access token.'))
+  }
+  if (response.status >= 400 && response.status < 500 && json && typeof json.error === 'string') {
+    const code = TOKEN_ERRORS.find((known) => known === json.error) ?? 'upstream_error'
+    const description = typeof json.error_description === 'string' ? json.error_description : `Unity answered ${json.error}.`
+    return rejected(new RelayError(code, description.slice(0, 300), { status: response.status }))
+  }
+  return rejected(new RelayError('upstream_invalid_response', `Unity answered ${response.status} without an OAuth error.`))
+}
+
+function parseJsonObject(text: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(text)
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null
+  } catch {
+    return null
+  }
+}
+
+function rejected(error: RelayError): TokenOutcome {
+  return { kind: 'rejected', error }
+}
+
+function unavailable(description: string, cause?: unknown): TokenOutcome {
+  return { kind: 'unavailable', error: new RelayError('upstream_unavailable', description, { cause }) }
+}

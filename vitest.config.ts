@@ -1,0 +1,25 @@
+import { cloudflareTest } from '@cloudflare/vitest-plugin'
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: './wrangler.toml' },
+      miniflare: {
+        // node:assert lets the contract cases run unchanged on Deno too.
+        compatibilityFlags: ['nodejs_compat'],
+        // Test-only settings: the entry-point tests read these through `env`.
+        bindings: {
+          UNITY_URL: 'https://unity.test/vu/public',
+          UNITY_CLIENT_ID: 'relay-test',
+          UNITY_CLIENT_SECRET: 'test-only client secret',
+          STATE_SECRET: 'test-only-state-secret-0123456789abcdef',
+          RETURN_TO_ALLOWLIST: 'https://app.example.com',
+        },
+      },
+    }),
+  ],
+  test: {
+    include: ['test/workers/**/*.test.ts'],
+  },
+})
