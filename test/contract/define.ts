@@ -1,0 +1,75 @@
+/**
+ * @module
+ * Registers contract cases. A case receives `start`, which builds relays on the runtime's real
+ * store; after the case, every strict Unity stub it started must have seen exactly what it expected.
+ */
+import { strict as assert } from 'node:assert'
+import { startRelay } from './harness.ts'
+import type { RelayOptions, RelayUnderTest, StoreHarness } from './harness.ts'
+
+/** One HTTP contract case, runnable on any runtime's store. */
+export interface ContractCase {
+  readonly name: string
+  run(harness: StoreHarness): Promise<void>
+}
+
+/** Starts a relay for the current case. */
+export type Start = (options?: RelayOptions) => Promise<RelayUnderTest>
+
+/** Builds a case from its body. */
+export function contract(name: string, body: (start: Start) => Promise<void>): ContractCase {
+  return {
+    name,
+    async run(harness) {
+      const started: RelayUnderTest[] = []
+      await body(async (options) => {
+        const relay = await startRelay(harness, options)
+        started.push(relay)
+        return relay
+      })
+      for (const relay of started) relay.unity.verify()
+    },
+  }
+}
+
+/** A browser-facing error: status, an HTML page, and the relay's error code on it. */
+export async function assertErrorPage(response: Response, status: number, code: string): Promise<string> {
+  const body = await response.text()
+  assert.equal(response.status, status, body)
+  assert.match(response.headers.get('Content-Type') ?? '', /^text\/html/)
+  assert.ok(body.includes(`<code>${code}</code>`), `page should show ${code}: ${body.slice(0, 400)}`)
+  return body
+}
+
+/** An API error: status and an RFC 6749-style JSON body. */
+export async function assertJsonError(response: Response, status: number, error: string): Promise<Record<string, unknown>> {
+  const text = await response.text()
+  assert.equal(response.status, status, text)
+  assert.match(response.headers.get('Content-Type') ?? '', /^application\/json/)
+  const body = JSON.parse(text) as Record<string, unknown>
+  assert.equal(body.error, error)
+  assert.equal(typeof body.error_description, 'string')
+  assert.equal(response.headers.get('Cache-Control'), 'no-store')
+  return body
+}
+
+/** The headers every page that may carry a code must have (RFC 9700 §4.2.4, RFC 6749 §5.1). */
+export function assertPageHeaders(response: Response): void {
+  assert.equal(response.headers.get('Cache-Control'), 'no-store')
+  assert.equal(response.headers.get('Referrer-Policy'), 'no-referrer')
+  const csp = response.headers.get('Content-Security-Policy') ?? ''
+  assert.match(csp, /default-src 'none'/)
+  assert.match(csp, /frame-ancestors 'none'/)
+  assert.doesNotMatch(csp, /https?:/, 'no third-party sources')
+}
+
+/** The parsed attributes of a Set-Cookie header, lower-cased names. */
+export function cookieAttributes(setCookie: string): { name: string; value: string; attributes: Map<string, string> } {
+  const [pair = '', ...rest] = setCookie.split(';').map((part) => part.trim())
+  const [name = '', value = ''] = pair.split('=')
+  const attributes = new Map(rest.map((part) => {
+    const [key = '', val = ''] = part.split('=')
+    return [key.toLowerCase(), val] as const
+  }))
+  return { name, value, attributes }
+}

@@ -1,0 +1,155 @@
+/**
+ * @module
+ * Runtime-neutral harness for the HTTP contract cases. A runtime supplies only a
+ * {@link StoreHarness} (its real store plus raw access to what it holds); everything else here
+ * is plain web APIs, so the same cases run in workerd and on Deno.
+ */
+import { createRelay } from '../../src/app.tsx'
+import type { RateLimiter, Relay } from '../../src/app.tsx'
+import { parseConfig } from '../../src/config.ts'
+import type { Config } from '../../src/config.ts'
+import type { LogFields, Logger } from '../../src/log.ts'
+import type { CodeStore } from '../../src/store.ts'
+import { challengeOf, makeVerifier } from '../support/pkce.ts'
+import { createStrictUnity } from '../support/unity-stub.ts'
+import type { StrictUnity } from '../support/unity-stub.ts'
+
+/** Where the relay under test pretends to be served. */
+export const RELAY_ORIGIN = 'https://relay.example.com'
+
+/** Settings for the relay under test. The secret needs form-urlencoding, which the Basic vector checks. */
+export const TEST_ENV: Readonly<Record<string, string>> = {
+  UNITY_URL: 'https://unity.example.com/vu/public',
+  UNITY_CLIENT_ID: 'relay-test',
+  UNITY_CLIENT_SECRET: 'p@ss word:+/ü',
+  STATE_SECRET: 'test-state-secret-0123456789abcdef-0123',
+  RETURN_TO_ALLOWLIST: 'https://app.example.com https://desk.example.org:8443',
+}
+
+/** RFC 6749 §2.3.1 Basic value for relay-test / `p@ss word:+/ü`, computed outside the relay. */
+export const TEST_BASIC_HEADER = 'Basic cmVsYXktdGVzdDpwJTQwc3Mrd29yZCUzQSUyQiUyRiVDMyVCQw=='
+
+/** Raw view of the store's backend, for asserting what was really written. */
+export interface RawRecords {
+  /** The stored value for a challenge, parsed from JSON, or `null`. */
+  get(challenge: string): Promise<unknown>
+  /** When the backend itself will drop the entry (Unix seconds), if it says. */
+  expiration(challenge: string): Promise<number | undefined>
+  /** How many flow records exist. */
+  count(): Promise<number>
+}
+
+/** What a runtime provides: a fresh real store and a raw view of it. */
+export interface StoreHarness {
+  open(): Promise<{ store: CodeStore; raw: RawRecords }>
+}
+
+/** Options for one relay under test. */
+export interface RelayOptions {
+  /** Settings added to or removed from {@link TEST_ENV} (`undefined` removes). */
+  readonly env?: Readonly<Record<string, string | undefined>>
+  readonly limiter?: RateLimiter
+  /** Wraps the real store, e.g. to inject a fault. */
+  readonly wrapStore?: (store: CodeStore) => CodeStore
+  /** Replaces the clock; the default starts at the real time and moves only when told. */
+  readonly clock?: () => number
+}
+
+/** A relay wired to a real store, a strict Unity stub, a manual clock and a recording logger. */
+export interface RelayUnderTest {
+  readonly app: Relay
+  readonly config: Config
+  readonly raw: RawRecords
+  readonly unity: StrictUnity
+  readonly logs: string[]
+  /** Moves the relay's clock forward. */
+  advance(seconds: number): void
+  /** Sends a request to the relay; `path` is relative to {@link RELAY_ORIGIN}. */
+  fetch(path: string, init?: RequestInit): Promise<Response>
+  /** Starts a flow like a browser: GET /authorize, keeping the cookie and the state. */
+  authorize(params?: FlowParams): Promise<Flow>
+  /** Unity's redirect back to the relay for `flow`, with the flow's cookie unless told otherwise. */
+  callback(flow: Flow, params: Record<string, string>, options?: { cookie?: string | null }): Promise<Response>
+  /** The app's pickup: POST /token with the flow's verifier. */
+  pickup(verifier: string, extra?: Record<string, string>): Promise<Response>
+}
+
+/** Query parameters an app may send to /authorize. */
+export interface FlowParams {
+  readonly scope?: string
+  readonly return_to?: string
+}
+
+/** A flow started at /authorize. */
+export interface Flow {
+  readonly verifier: string
+  readonly challenge: string
+  readonly state: string
+  /** `name=value` of the binding cookie, as a browser would send it back. */
+  readonly cookie: string
+  readonly location: URL
+}
+
+/** Starts a relay under test on the given store harness. */
+export async function startRelay(harness: StoreHarness, options: RelayOptions = {}): Promise<RelayUnderTest> {
+  const { store, raw } = await harness.open()
+  const env: Record<string, string> = { ...TEST_ENV }
+  for (const [name, value] of Object.entries(options.env ?? {})) {
+    if (value === undefined) delete env[name]
+    else env[name] = value
+  }
+  const config = parseConfig(env)
+  const unity = createStrictUnity({
+    tokenEndpoint: config.tokenEndpoint,
+    clientId: config.clientId,
+    clientSecret: config.clientSecret,
+    auth: config.tokenAuth,
+    basicHeader: TEST_BASIC_HEADER,
+  })
+  let now = Date.now()
+  const logs: string[] = []
+  const record = (level: string) => (event: string, fields?: LogFields) => logs.push(JSON.stringify({ level, event, ...fields }))
+  const log: Logger = { info: record('info'), warn: record('warn'), error: record('error') }
+  const app = createRelay({
+    config,
+    store: options.wrapStore ? options.wrapStore(store) : store,
+    fetch: unity.fetch,
+    clock: options.clock ?? (() => now),
+    log,
+    ...(options.limiter ? { limiter: options.limiter } : {}),
+  })
+  const relayFetch = (path: string, init?: RequestInit) => Promise.resolve(app.request(`${RELAY_ORIGIN}${path}`, init))
+
+  return {
+    app,
+    config,
+    raw,
+    unity,
+    logs,
+    advance(seconds) {
+      now += seconds * 1000
+    },
+    fetch: relayFetch,
+    async authorize(params = {}) {
+      const verifier = makeVerifier()
+      const challenge = await challengeOf(verifier)
+      const query = new URLSearchParams({ code_challenge: challenge, code_challenge_method: 'S256', ...params })
+      const response = await relayFetch(`/authorize?${query}`)
+      if (response.status !== 302) throw new Error(`/authorize answered ${response.status}: ${await response.text()}`)
+      const location = new URL(response.headers.get('Location') ?? '')
+      const cookie = (response.headers.get('Set-Cookie') ?? '').split(';')[0] ?? ''
+      return { verifier, challenge, state: location.searchParams.get('state') ?? '', cookie, location }
+    },
+    callback(flow, params, { cookie } = {}) {
+      const sent = cookie === undefined ? flow.cookie : cookie
+      return relayFetch(`/callback?${new URLSearchParams(params)}`, sent === null ? {} : { headers: { Cookie: sent } })
+    },
+    pickup(verifier, extra = {}) {
+      return relayFetch('/token', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code_verifier: verifier, ...extra }),
+      })
+    },
+  }
+}

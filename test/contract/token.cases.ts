@@ -1,0 +1,254 @@
+/**
+ * @module
+ * Contract of POST /token: polling, the code exchange against a strict Unity stub, failures
+ * upstream and in storage, refresh, CORS and rate limiting.
+ */
+import { strict as assert } from 'node:assert'
+import type { CodeStore } from '../../src/store.ts'
+import { challengeOf, makeVerifier } from '../support/pkce.ts'
+import { assertJsonError, contract } from './define.ts'
+import type { Start } from './define.ts'
+import { RELAY_ORIGIN } from './harness.ts'
+
+const CODE = 'unity-code-0123456789'
+const TOKENS = '{"access_token":"at-123","token_type":"Bearer","expires_in":2592000,"refresh_token":"rt-456","scope":"api"}'
+
+async function signedIn(start: Start, env: Record<string, string | undefined> = {}) {
+  const relay = await start({ env })
+  const flow = await relay.authorize()
+  const response = await relay.callback(flow, { code: CODE, state: flow.state })
+  assert.equal(response.status, 200)
+  return { relay, flow }
+}
+
+function exchangeForm(verifier: string): Record<string, string> {
+  return { grant_type: 'authorization_code', code: CODE, redirect_uri: `${RELAY_ORIGIN}/callback`, code_verifier: verifier }
+}
+
+export const tokenCases = [
+  contract('token: before the callback the app is told to keep polling', async (start) => {
+    const relay = await start()
+    const flow = await relay.authorize()
+    await assertJsonError(await relay.pickup(flow.verifier), 400, 'authorization_pending')
+  }),
+
+  contract('token: exchanges the code with Basic auth and returns Unity\u2019s JSON unchanged', async (start) => {
+    const { relay, flow } = await signedIn(start)
+    relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
+    const response = await relay.pickup(flow.verifier)
+    assert.equal(response.status, 200)
+    assert.equal(await response.text(), TOKENS)
+    assert.match(response.headers.get('Content-Type') ?? '', /^application\/json/)
+    assert.equal(response.headers.get('Cache-Control'), 'no-store')
+    assert.equal(response.headers.get('Pragma'), 'no-cache')
+    assert.equal(await relay.raw.get(flow.challenge), null, 'a spent code is removed')
+  }),
+
+  contract('token: client_secret_post sends the credentials in the body', async (start) => {
+    const { relay, flow } = await signedIn(start, { UNITY_TOKEN_AUTH: 'client_secret_post' })
+    relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
+    assert.equal((await relay.pickup(flow.verifier)).status, 200)
+    assert.equal(relay.unity.calls[0]?.client_secret, 'p@ss word:+/ü')
+  }),
+
+  contract('token: with UNITY_PKCE=off no verifier is sent to Unity', async (start) => {
+    const { relay, flow } = await signedIn(start, { UNITY_PKCE: 'off' })
+    const { code_verifier: _omitted, ...form } = exchangeForm(flow.verifier)
+    relay.unity.expectTokenCall(form, { status: 200, body: TOKENS })
+    assert.equal((await relay.pickup(flow.verifier)).status, 200)
+  }),
+
+  contract('token: a wrong verifier finds nothing and never reaches Unity', async (start) => {
+    const { relay, flow } = await signedIn(start)
+    await assertJsonError(await relay.pickup(makeVerifier()), 400, 'authorization_pending')
+    assert.ok(await relay.raw.get(flow.challenge))
+  }),
+
+  contract('token: after a refusal the app gets access_denied', async (start) => {
+    const relay = await start()
+    const flow = await relay.authorize()
+    await relay.callback(flow, { error: 'access_denied', state: flow.state })
+    await assertJsonError(await relay.pickup(flow.verifier), 400, 'access_denied')
+    await assertJsonError(await relay.pickup(flow.verifier), 400, 'access_denied')
+  }),
+
+  contract('token: an upstream 5xx is 502 temporarily_unavailable and the record stays for a retry', async (start) => {
+    const { relay, flow } = await signedIn(start)
+    relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 503, body: '<html>maintenance</html>' })
+    const body = await assertJsonError(await relay.pickup(flow.verifier), 502, 'temporarily_unavailable')
+    assert.equal(JSON.stringify(body).includes('maintenance'), false)
+    assert.ok(await relay.raw.get(flow.challenge), 'record kept')
+    relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
+    assert.equal(await (await relay.pickup(flow.verifier)).text(), TOKENS)
+    assert.equal(await relay.raw.get(flow.challenge), null)
+  }),
+
+  contract('token: a network failure is 502 and the record stays', async (start) => {
+    const { relay, flow } = await signedIn(start)
+    relay.unity.expectTokenCall(exchangeForm(flow.verifier), 'network-error')
+    await assertJsonError(await relay.pickup(flow.verifier), 502, 'temporarily_unavailable')
+    assert.ok(await relay.raw.get(flow.challenge))
+  }),
+
+  contract('token: Unity\u2019s 4xx errors pass through and remove the record', async (start) => {
+    const { relay, flow } = await signedIn(start)
+    relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 400, body: '{"error":"invalid_grant","error_description":"code expired"}' })
+    const body = await assertJsonError(await relay.pickup(flow.verifier), 400, 'invalid_grant')
+    assert.equal(body.error_description, 'code expired')
+    assert.equal(await relay.raw.get(flow.challenge), null)
+    await assertJsonError(await relay.pickup(flow.verifier), 400, 'authorization_pending')
+  }),
+
+  contract('token: a 200 without an access token is a 502, not a success', async (start) => {
+    const { relay, flow } = await signedIn(start)
+    relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: '<html>login</html>' })
+    await assertJsonError(await relay.pickup(flow.verifier), 502, 'server_error')
+  }),
+
+  contract('token: an expired record is not exchanged even if the store still holds it', async (start) => {
+    const { relay, flow } = await signedIn(start)
+    relay.advance(121)
+    await assertJsonError(await relay.pickup(flow.verifier), 400, 'authorization_pending')
+  }),
+
+  contract('token: refresh_token is proxied with the client credentials', async (start) => {
+    const relay = await start()
+    relay.unity.expectTokenCall({ grant_type: 'refresh_token', refresh_token: 'rt-456' }, { status: 200, body: TOKENS })
+    const response = await relay.fetch('/token', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=refresh_token&refresh_token=rt-456',
+    })
+    assert.equal(response.status, 200)
+    assert.equal(await response.text(), TOKENS)
+    relay.unity.expectTokenCall({ grant_type: 'refresh_token', refresh_token: 'rt-old', scope: 'api' }, { status: 400, body: '{"error":"invalid_grant"}' })
+    const refused = await relay.fetch('/token', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=UTF-8' },
+      body: 'grant_type=refresh_token&refresh_token=rt-old&scope=api',
+    })
+    await assertJsonError(refused, 400, 'invalid_grant')
+  }),
+
+  contract('token: malformed requests are refused before Unity is called', async (start) => {
+    const { relay, flow } = await signedIn(start)
+    const form = (body: string) => ({ method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body })
+    const cases: Array<[RequestInit, string]> = [
+      [{ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ grant_type: 'authorization_code', code_verifier: flow.verifier }) }, 'invalid_request'],
+      [form(''), 'invalid_request'],
+      [form(`code_verifier=${flow.verifier}`), 'invalid_request'],
+      [form(`grant_type=password&username=a&password=b`), 'unsupported_grant_type'],
+      [form(`grant_type=authorization_code`), 'invalid_request'],
+      [form(`grant_type=authorization_code&code_verifier=short`), 'invalid_request'],
+      [form(`grant_type=authorization_code&code_verifier=${'a'.repeat(129)}`), 'invalid_request'],
+      [form(`grant_type=authorization_code&code_verifier=${flow.verifier.slice(1)}%21`), 'invalid_request'],
+      [form(`grant_type=authorization_code&code_verifier=${flow.verifier}&code_verifier=${flow.verifier}`), 'invalid_request'],
+      [form(`grant_type=authorization_code&grant_type=refresh_token&code_verifier=${flow.verifier}`), 'invalid_request'],
+      [form(`grant_type=refresh_token`), 'invalid_request'],
+      [form(`grant_type=refresh_token&refresh_token=x&scope=a%20%20b`), 'invalid_scope'],
+    ]
+    for (const [init, error] of cases) {
+      await assertJsonError(await relay.fetch('/token', init), 400, error)
+    }
+    const get = await relay.fetch('/token')
+    assert.equal(get.status, 404)
+    assert.ok(await relay.raw.get(flow.challenge), 'nothing consumed the record')
+  }),
+
+  contract('token: CORS answers only allowlisted origins', async (start) => {
+    const relay = await start()
+    const flow = await relay.authorize()
+    const fromApp = await relay.pickup(flow.verifier, {})
+    assert.equal(fromApp.headers.get('Access-Control-Allow-Origin'), null, 'no Origin, no CORS')
+    const allowed = await relay.fetch('/token', {
+      method: 'POST',
+      headers: { Origin: 'https://app.example.com', 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=authorization_code&code_verifier=${flow.verifier}`,
+    })
+    assert.equal(allowed.headers.get('Access-Control-Allow-Origin'), 'https://app.example.com')
+    assert.match(allowed.headers.get('Vary') ?? '', /Origin/)
+    const evil = await relay.fetch('/token', {
+      method: 'POST',
+      headers: { Origin: 'https://evil.example', 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=authorization_code&code_verifier=${flow.verifier}`,
+    })
+    assert.equal(evil.headers.get('Access-Control-Allow-Origin'), null)
+    const preflight = await relay.fetch('/token', {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://desk.example.org:8443', 'Access-Control-Request-Method': 'POST' },
+    })
+    assert.equal(preflight.status, 204)
+    assert.equal(preflight.headers.get('Access-Control-Allow-Origin'), 'https://desk.example.org:8443')
+    assert.match(preflight.headers.get('Access-Control-Allow-Methods') ?? '', /POST/)
+    const evilPreflight = await relay.fetch('/token', {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST' },
+    })
+    assert.equal(evilPreflight.headers.get('Access-Control-Allow-Origin'), null)
+  }),
+
+  contract('token: a refusing limiter answers slow_down before the store is read', async (start) => {
+    const keys: string[] = []
+    let reads = 0
+    const relay = await start({
+      limiter: { limit: async ({ key }) => (keys.push(key), { success: false }) },
+      wrapStore: (store): CodeStore => ({ save: store.save.bind(store), claim: (...args) => (reads++, store.claim(...args)) }),
+    })
+    const flow = await relay.authorize()
+    await assertJsonError(await relay.pickup(flow.verifier), 400, 'slow_down')
+    assert.deepEqual(keys, [await challengeOf(flow.verifier)])
+    assert.equal(reads, 0)
+  }),
+
+  contract('token and callback: a store fault is a clear 503 that leaks nothing', async (start) => {
+    const failing = (store: CodeStore): CodeStore => ({
+      save: () => Promise.reject(new Error('KV put failed for flow:secret-key-material')),
+      claim: () => Promise.reject(new Error('KV get failed for flow:secret-key-material')),
+    })
+    const relay = await start({ wrapStore: failing })
+    const flow = await relay.authorize()
+    const page = await relay.callback(flow, { code: CODE, state: flow.state })
+    const html = await page.text()
+    assert.equal(page.status, 503)
+    assert.match(html, /could not save the sign-in/)
+    assert.equal(html.includes('secret-key-material'), false)
+    const body = await assertJsonError(await relay.pickup(flow.verifier), 503, 'temporarily_unavailable')
+    assert.equal(JSON.stringify(body).includes('secret-key-material'), false)
+    assert.ok(relay.logs.some((line) => line.includes('"status":503')))
+  }),
+
+  contract('any route: an unexpected fault is a 500 that names no internals', async (start) => {
+    const relay = await start({
+      clock: () => {
+        throw new RangeError('clock exploded with internal detail')
+      },
+    })
+    const response = await relay.fetch(`/authorize?code_challenge=${await challengeOf(makeVerifier())}&code_challenge_method=S256`)
+    const body = await response.text()
+    assert.equal(response.status, 500)
+    assert.match(body, /unexpected fault/)
+    assert.equal(body.includes('exploded'), false)
+    assert.ok(relay.logs.some((line) => line.includes('"fault":"RangeError"')))
+  }),
+
+  contract('healthz: answers ok', async (start) => {
+    const relay = await start()
+    const response = await relay.fetch('/healthz')
+    assert.equal(response.status, 200)
+    assert.deepEqual(await response.json(), { ok: true })
+  }),
+
+  contract('logs: a whole flow never logs a code, token, verifier, state or secret', async (start) => {
+    const { relay, flow } = await signedIn(start)
+    relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
+    await relay.pickup(flow.verifier)
+    relay.unity.expectTokenCall({ grant_type: 'refresh_token', refresh_token: 'rt-456' }, { status: 200, body: TOKENS })
+    await relay.fetch('/token', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'grant_type=refresh_token&refresh_token=rt-456' })
+    const logs = relay.logs.join('\n')
+    assert.ok(relay.logs.length >= 3, logs)
+    const nonce = flow.cookie.split('=')[1] ?? ''
+    for (const secret of [CODE, 'at-123', 'rt-456', flow.verifier, flow.state, nonce, 'p@ss word', 'test-state-secret', flow.challenge]) {
+      assert.equal(logs.includes(secret), false, `log contains ${secret.slice(0, 6)}…`)
+    }
+  }),
+]

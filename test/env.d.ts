@@ -1,0 +1,9 @@
+import type { Env as RelayEnv } from '../src/index.ts'
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends RelayEnv {
+      readonly AUTH_CODES: KVNamespace
+    }
+  }
+}
