@@ -106,9 +106,9 @@ export function checkReturnTo(value: string | undefined, allowedOrigins: readonl
   const allowed =
     url !== null &&
     (url.protocol === 'https:' || url.protocol === 'http:') &&
-    url.username === '' && url.password === '' &&
     allowedOrigins.includes(url.origin) &&
-    // Reject any spelling the URL parser had to repair, e.g. backslashes, tabs or upper case.
+    // The raw value must start with the origin itself, which also rules out userinfo and any
+    // spelling the URL parser had to repair (backslashes, tabs, upper case).
     (value === url.origin || value.startsWith(`${url.origin}/`) || value.startsWith(`${url.origin}?`))
   if (!allowed) {
     throw new RelayError('invalid_return_to', 'return_to must be an address on one of the origins in RETURN_TO_ALLOWLIST.')

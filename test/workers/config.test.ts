@@ -1,0 +1,127 @@
+/**
+ * Settings: defaults, every invalid value, and messages that name settings but never values.
+ */
+import { describe, expect, it } from 'vitest'
+import { parseConfig } from '../../src/config.ts'
+import { RelayError } from '../../src/errors.ts'
+
+const VALID = {
+  UNITY_URL: 'https://unity.example.com/vu/public',
+  UNITY_CLIENT_ID: 'relay',
+  UNITY_CLIENT_SECRET: 'client-secret-value',
+  STATE_SECRET: 'a-state-secret-of-at-least-32-bytes!',
+}
+
+function problem(env: Record<string, unknown>): RelayError {
+  try {
+    parseConfig(env)
+  } catch (error) {
+    if (error instanceof RelayError) return error
+    throw error
+  }
+  throw new Error('parseConfig accepted the settings')
+}
+
+describe('parseConfig', () => {
+  it('applies the documented defaults', () => {
+    expect(parseConfig(VALID)).toEqual({
+      authorizeEndpoint: 'https://unity.example.com/vu/public/api/oauth/authorize',
+      tokenEndpoint: 'https://unity.example.com/vu/public/api/oauth/token',
+      clientId: 'relay',
+      clientSecret: 'client-secret-value',
+      defaultScope: 'api',
+      tokenAuth: 'client_secret_basic',
+      pkce: 'S256',
+      issuer: undefined,
+      stateSecrets: ['a-state-secret-of-at-least-32-bytes!'],
+      redirectUri: undefined,
+      returnToOrigins: [],
+      stateTtlSeconds: 600,
+      codeTtlSeconds: 120,
+    })
+  })
+
+  it('reads every optional setting', () => {
+    const config = parseConfig({
+      ...VALID,
+      UNITY_URL: 'https://unity.example.com/vu/public/',
+      UNITY_SCOPE: 'api read',
+      UNITY_TOKEN_AUTH: 'client_secret_post',
+      UNITY_PKCE: 'off',
+      UNITY_ISSUER: 'https://unity.example.com',
+      STATE_SECRET_PREVIOUS: 'the-previous-secret-also-32-bytes!!',
+      REDIRECT_URI: 'https://relay.example.com/callback',
+      RETURN_TO_ALLOWLIST: 'https://a.example.com  https://b.example.com:8443/',
+      STATE_TTL_SECONDS: '300',
+      CODE_TTL_SECONDS: '60',
+    })
+    expect(config.tokenEndpoint).toBe('https://unity.example.com/vu/public/api/oauth/token')
+    expect(config.defaultScope).toBe('api read')
+    expect(config.tokenAuth).toBe('client_secret_post')
+    expect(config.pkce).toBe('off')
+    expect(config.issuer).toBe('https://unity.example.com')
+    expect(config.stateSecrets).toEqual(['a-state-secret-of-at-least-32-bytes!', 'the-previous-secret-also-32-bytes!!'])
+    expect(config.redirectUri).toBe('https://relay.example.com/callback')
+    expect(config.returnToOrigins).toEqual(['https://a.example.com', 'https://b.example.com:8443'])
+    expect(config.stateTtlSeconds).toBe(300)
+    expect(config.codeTtlSeconds).toBe(60)
+  })
+
+  it('allows plain http only for loopback Unity servers', () => {
+    expect(parseConfig({ ...VALID, UNITY_URL: 'http://127.0.0.1:9000' }).authorizeEndpoint).toBe('http://127.0.0.1:9000/api/oauth/authorize')
+    expect(parseConfig({ ...VALID, UNITY_URL: 'http://localhost:9000/' }).tokenEndpoint).toBe('http://localhost:9000/api/oauth/token')
+    expect(problem({ ...VALID, UNITY_URL: 'http://unity.example.com' }).description).toContain('UNITY_URL')
+  })
+
+  it.each([
+    ['UNITY_URL', { UNITY_URL: undefined }],
+    ['UNITY_URL', { UNITY_URL: '   ' }],
+    ['UNITY_URL', { UNITY_URL: 'unity.example.com' }],
+    ['UNITY_URL', { UNITY_URL: 'https://unity.example.com/?x=1' }],
+    ['UNITY_URL', { UNITY_URL: 'https://user:pw@unity.example.com' }],
+    ['UNITY_URL', { UNITY_URL: 'ftp://unity.example.com' }],
+    ['UNITY_CLIENT_ID', { UNITY_CLIENT_ID: undefined }],
+    ['UNITY_CLIENT_SECRET', { UNITY_CLIENT_SECRET: '' }],
+    ['UNITY_SCOPE', { UNITY_SCOPE: 'api  read' }],
+    ['UNITY_TOKEN_AUTH', { UNITY_TOKEN_AUTH: 'private_key_jwt' }],
+    ['UNITY_PKCE', { UNITY_PKCE: 'plain' }],
+    ['STATE_SECRET', { STATE_SECRET: undefined }],
+    ['STATE_SECRET', { STATE_SECRET: 'x'.repeat(31) }],
+    ['STATE_SECRET_PREVIOUS', { STATE_SECRET_PREVIOUS: 'short' }],
+    ['REDIRECT_URI', { REDIRECT_URI: 'http://relay.example.com/callback' }],
+    ['REDIRECT_URI', { REDIRECT_URI: 'https://relay.example.com/callback#frag' }],
+    ['RETURN_TO_ALLOWLIST', { RETURN_TO_ALLOWLIST: 'https://app.example.com/path' }],
+    ['RETURN_TO_ALLOWLIST', { RETURN_TO_ALLOWLIST: 'app.example.com' }],
+    ['STATE_TTL_SECONDS', { STATE_TTL_SECONDS: '0' }],
+    ['STATE_TTL_SECONDS', { STATE_TTL_SECONDS: '3601' }],
+    ['STATE_TTL_SECONDS', { STATE_TTL_SECONDS: '10m' }],
+    ['CODE_TTL_SECONDS', { CODE_TTL_SECONDS: '59' }],
+    ['CODE_TTL_SECONDS', { CODE_TTL_SECONDS: '1.5' }],
+    ['CODE_TTL_SECONDS', { CODE_TTL_SECONDS: '601' }],
+  ])('names %s when it is invalid', (name, override) => {
+    const error = problem({ ...VALID, ...override })
+    expect(error.code).toBe('misconfigured')
+    expect(error.status).toBe(500)
+    expect(error.description).toContain(name)
+  })
+
+  it('counts STATE_SECRET length in bytes, not characters', () => {
+    expect(problem({ ...VALID, STATE_SECRET: 'é'.repeat(15) }).description).toContain('STATE_SECRET')
+    expect(parseConfig({ ...VALID, STATE_SECRET: 'é'.repeat(16) }).stateSecrets).toEqual(['é'.repeat(16)])
+  })
+
+  it('lists every problem at once and never echoes a value', () => {
+    const error = problem({
+      UNITY_URL: 'http://leaky-host.example.com',
+      UNITY_CLIENT_SECRET: 'super-secret-client-value',
+      STATE_SECRET: 'tiny-secret-value',
+      CODE_TTL_SECONDS: 'ninety-nine',
+    })
+    for (const name of ['UNITY_URL', 'UNITY_CLIENT_ID', 'STATE_SECRET', 'CODE_TTL_SECONDS']) expect(error.description).toContain(name)
+    for (const value of ['leaky-host', 'super-secret-client-value', 'tiny-secret-value', 'ninety-nine']) expect(error.message).not.toContain(value)
+  })
+
+  it('ignores settings that are not strings', () => {
+    expect(problem({ ...VALID, UNITY_CLIENT_ID: 42 }).description).toContain('UNITY_CLIENT_ID is missing')
+  })
+})

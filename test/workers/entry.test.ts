@@ -1,0 +1,68 @@
+/**
+ * The Workers entry: bindings and vars reach the core, misconfiguration is a 500 on every
+ * route naming the setting, and settings are validated once per isolate.
+ */
+import { env, exports } from 'cloudflare:workers'
+import { createExecutionContext } from 'cloudflare:test'
+import { describe, expect, it } from 'vitest'
+import worker from '../../src/index.ts'
+import type { Env } from '../../src/index.ts'
+
+const ORIGIN = 'https://relay.example.com'
+const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'
+
+function call(path: string, workerEnv: Env): Promise<Response> {
+  return Promise.resolve(worker.fetch(new Request(`${ORIGIN}${path}`), workerEnv, createExecutionContext()))
+}
+
+describe('Workers entry', () => {
+  it('serves the relay with the configured bindings and vars', async () => {
+    const health = await exports.default.fetch(`${ORIGIN}/healthz`)
+    expect(health.status).toBe(200)
+    expect(await health.json()).toEqual({ ok: true })
+    const authorize = await exports.default.fetch(`${ORIGIN}/authorize?code_challenge=${CHALLENGE}&code_challenge_method=S256`, { redirect: 'manual' })
+    expect(authorize.status).toBe(302)
+    const location = new URL(authorize.headers.get('Location') ?? '')
+    expect(`${location.origin}${location.pathname}`).toBe('https://unity.test/vu/public/api/oauth/authorize')
+    expect(location.searchParams.get('client_id')).toBe('relay-test')
+    expect(location.searchParams.get('redirect_uri')).toBe(`${ORIGIN}/callback`)
+  })
+
+  it('answers every route with a 500 naming the missing setting, never a value', async () => {
+    const broken: Env = { ...env, UNITY_URL: undefined, STATE_SECRET: 'too-short-secret-value' }
+    for (const path of ['/healthz', '/token', '/nowhere']) {
+      const response = await call(path, broken)
+      const body = (await response.json()) as { error: string; error_description: string }
+      expect(response.status, path).toBe(500)
+      expect(body.error).toBe('server_error')
+      expect(body.error_description).toContain('UNITY_URL is missing')
+      expect(body.error_description).toContain('STATE_SECRET must be at least 32 bytes')
+      expect(body.error_description).not.toContain('too-short-secret-value')
+    }
+    const page = await call(`/authorize?code_challenge=${CHALLENGE}&code_challenge_method=S256`, broken)
+    expect(page.status).toBe(500)
+    expect(page.headers.get('Content-Type')).toMatch(/^text\/html/)
+    const html = await page.text()
+    expect(html).toContain('The relay is misconfigured')
+    expect(html).toContain('UNITY_URL')
+  })
+
+  it('names a missing KV binding', async () => {
+    const response = await call('/healthz', { ...env, AUTH_CODES: undefined })
+    expect(response.status).toBe(500)
+    expect(((await response.json()) as { error_description: string }).error_description).toContain('AUTH_CODES')
+  })
+
+  it('validates the settings once per isolate, not per request', async () => {
+    let reads = 0
+    const counted: Env = {
+      ...env,
+      get UNITY_URL() {
+        reads++
+        return 'https://unity.test/vu/public'
+      },
+    }
+    for (let i = 0; i < 3; i++) expect((await call('/healthz', counted)).status).toBe(200)
+    expect(reads).toBe(1)
+  })
+})
