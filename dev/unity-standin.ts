@@ -136,7 +136,7 @@ async function interaction(provider: Provider, req: IncomingMessage, res: Server
     if (!username || !form.get('password')) return sendHtml(res, 400, loginPage(uid, clientId, 'Username and password are required.'));
     return provider.interactionFinished(req, res, { login: { accountId: username } }, { mergeWithLastSubmission: false });
   }
-  const grant = grantId ? await provider.Grant.find(grantId) : new provider.Grant({ accountId: session?.accountId, clientId });
+  const grant = (grantId ? await provider.Grant.find(grantId) : undefined) ?? new provider.Grant({ accountId: session?.accountId, clientId });
   const { missingOIDCScope, missingOIDCClaims, missingResourceScopes } = prompt.details as any;
   if (missingOIDCScope) grant.addOIDCScope(missingOIDCScope.join(' '));
   if (missingOIDCClaims) grant.addOIDCClaims(missingOIDCClaims);

@@ -5,5 +5,8 @@ declare global {
     interface Env extends RelayEnv {
       readonly AUTH_CODES: KVNamespace
     }
+    interface GlobalProps {
+      mainModule: typeof import('../src/index.ts')
+    }
   }
 }
