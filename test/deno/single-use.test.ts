@@ -1,0 +1,129 @@
+/**
+ * What Deno KV adds over Workers KV: a code is handed to at most one token exchange, a transient
+ * failure puts it back for the retry, and an expired record is never claimed.
+ */
+import { strict as assert } from 'node:assert'
+import { DENO_KV_KEY_PREFIX, DenoKvCodeStore } from '../../src/stores/deno-kv.ts'
+import type { DenoKv } from '../../src/stores/deno-kv.ts'
+import { RELAY_ORIGIN, startRelay } from '../contract/harness.ts'
+import type { RelayUnderTest } from '../contract/harness.ts'
+import { denoKvHarness } from './harness.ts'
+
+const CODE = 'unity-code-0123456789'
+const TOKENS = '{"access_token":"at-123","token_type":"Bearer","expires_in":2592000,"refresh_token":"rt-456","scope":"api"}'
+const PICKUPS = 20
+
+/** Runs `body` with a relay on a fresh in-memory Deno KV; `wrapKv` sits between the store and KV. */
+async function withRelay(body: (relay: RelayUnderTest) => Promise<void>, wrapKv?: (kv: DenoKv) => DenoKv): Promise<void> {
+  const harness = denoKvHarness(wrapKv)
+  try {
+    const relay = await startRelay(harness)
+    await body(relay)
+    relay.unity.verify()
+  } finally {
+    harness.close()
+  }
+}
+
+async function signIn(relay: RelayUnderTest) {
+  const flow = await relay.authorize()
+  assert.equal((await relay.callback(flow, { code: CODE, state: flow.state })).status, 200)
+  return flow
+}
+
+function exchangeForm(verifier: string): Record<string, string> {
+  return { grant_type: 'authorization_code', code: CODE, redirect_uri: `${RELAY_ORIGIN}/callback`, code_verifier: verifier }
+}
+
+/** Holds every read until `parties` reads are in flight, so all pickups see the record before any takes it. */
+function readBarrier(parties: number): { wrap: (kv: DenoKv) => DenoKv; hits: () => number } {
+  let waiting = 0
+  let hits = 0
+  let open!: () => void
+  const opened = new Promise<void>((resolve) => (open = resolve))
+  return {
+    hits: () => hits,
+    wrap: (kv) => ({
+      set: (key, value, options) => kv.set(key, value, options),
+      atomic: () => kv.atomic(),
+      async get(key) {
+        const entry = await kv.get(key)
+        if (entry.value !== null) hits++
+        if (++waiting === parties) open()
+        await opened
+        return entry
+      },
+    }),
+  }
+}
+
+Deno.test(`${PICKUPS} concurrent pickups of one code: exactly one reaches Unity, never two`, async () => {
+  const barrier = readBarrier(PICKUPS)
+  await withRelay(async (relay) => {
+    const flow = await signIn(relay)
+    relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
+    const responses = await Promise.all(Array.from({ length: PICKUPS }, () => relay.pickup(flow.verifier)))
+    const bodies = await Promise.all(responses.map(async (response) => ({ status: response.status, body: await response.text() })))
+    assert.equal(barrier.hits(), PICKUPS, 'every pickup read the live record before any took it')
+    assert.equal(relay.unity.calls.length, 1)
+    assert.deepEqual(bodies.filter(({ status }) => status === 200).map(({ body }) => body), [TOKENS])
+    for (const { status, body } of bodies.filter(({ status }) => status !== 200)) {
+      assert.equal(status, 400, body)
+      assert.match(JSON.parse(body).error, /^(authorization_pending|invalid_grant)$/)
+    }
+    assert.equal(await relay.raw.count(), 0)
+  }, barrier.wrap)
+})
+
+Deno.test('an upstream 503 puts the code back and the retry exchanges it once', async () => {
+  await withRelay(async (relay) => {
+    const flow = await signIn(relay)
+    const stored = await relay.raw.get(flow.challenge)
+    relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 503, body: 'maintenance' })
+    assert.equal((await relay.pickup(flow.verifier)).status, 502)
+    assert.deepEqual(await relay.raw.get(flow.challenge), stored, 'the same record, same exp')
+    relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
+    assert.equal(await (await relay.pickup(flow.verifier)).text(), TOKENS)
+    assert.equal(relay.unity.calls.length, 2)
+    assert.equal(await relay.raw.get(flow.challenge), null)
+  })
+})
+
+Deno.test('release never overwrites a record saved after the claim', async () => {
+  const kv = await Deno.openKv(':memory:')
+  try {
+    const store = new DenoKvCodeStore(kv)
+    const now = Math.floor(Date.now() / 1000)
+    await store.save('challenge', { code: 'old', redirect_uri: 'https://r/cb', exp: now + 120 }, 120)
+    const claim = await store.claim('challenge', now)
+    assert.equal(await store.claim('challenge', now), null, 'taken')
+    await store.save('challenge', { code: 'new', redirect_uri: 'https://r/cb', exp: now + 120 }, 120)
+    await claim?.release()
+    assert.equal((await kv.get<{ code: string }>([...DENO_KV_KEY_PREFIX, 'challenge'])).value?.code, 'new')
+  } finally {
+    kv.close()
+  }
+})
+
+Deno.test('an expired record still held by KV is not claimed', async () => {
+  const kv = await Deno.openKv(':memory:')
+  try {
+    const store = new DenoKvCodeStore(kv)
+    const now = Math.floor(Date.now() / 1000)
+    await store.save('challenge', { code: CODE, redirect_uri: 'https://r/cb', exp: now + 60 }, 60)
+    assert.equal(await store.claim('challenge', now + 60), null)
+    assert.ok((await kv.get([...DENO_KV_KEY_PREFIX, 'challenge'])).value, 'KV itself has not dropped it yet')
+  } finally {
+    kv.close()
+  }
+})
+
+Deno.test('a refusal answers every concurrent poll with access_denied', async () => {
+  await withRelay(async (relay) => {
+    const flow = await relay.authorize()
+    await relay.callback(flow, { error: 'access_denied', state: flow.state })
+    const responses = await Promise.all(Array.from({ length: PICKUPS }, () => relay.pickup(flow.verifier)))
+    for (const response of responses) assert.equal((await response.json()).error, 'access_denied')
+    assert.ok(await relay.raw.get(flow.challenge), 'kept until it expires')
+  })
+})
