@@ -54,13 +54,13 @@ export async function consumeBindingCookie(c: Context, expectedHash: string): Pr
   const name = bindingCookieName(expectedHash)
   const nonce = getCookie(c, name, 'host')
   if (nonce === undefined) {
-    throw new RelayError('browser_mismatch', 'Finish signing in in the browser where you started, or go back to the app and start again.')
+    throw new RelayError('browser_mismatch', 'It was already finished, or it was started in another browser. Go back to the app and start again.')
   }
   // The binding is single-use: the cookie goes whatever the outcome.
   deleteCookie(c, name, { prefix: 'host', path: '/', secure: true })
   // Comparing hashes, not nonces: the expected value is public (it travels in the state).
   if ((await bindingHash(nonce)) !== expectedHash) {
-    throw new RelayError('browser_mismatch', 'This browser did not start this sign-in. Go back to the app and start again.')
+    throw new RelayError('browser_mismatch', 'It was started in another browser. Go back to the app and start again.')
   }
 }
 

@@ -3,18 +3,19 @@
  * The few HTML pages a user's browser sees. hono/jsx escapes every value, and the only style is
  * an inline sheet allowed by the CSP nonce: no scripts and no third-party resources.
  */
+import { raw } from 'hono/html'
 import type { Child } from 'hono/jsx'
 
 const STYLE = `
-:root { color-scheme: light dark; --fg: #1c2430; --muted: #5b6675; --bg: #f4f6f9; --card: #fff; --ok: #1f7a4d; --warn: #a4500f; --bad: #b42318; }
-@media (prefers-color-scheme: dark) { :root { --fg: #e8ecf1; --muted: #a3adba; --bg: #111418; --card: #1b2027; --ok: #4cc38a; --warn: #f0a860; --bad: #f97066; } }
+:root { color-scheme: light dark; --fg: #1c2430; --muted: #5b6675; --bg: #f4f6f9; --card: #fff; --on-mark: #fff; --ok: #1f7a4d; --warn: #a4500f; --bad: #b42318; }
+@media (prefers-color-scheme: dark) { :root { --fg: #e8ecf1; --muted: #a3adba; --bg: #111418; --card: #1b2027; --on-mark: #111418; --ok: #4cc38a; --warn: #f0a860; --bad: #f97066; } }
 * { box-sizing: border-box; }
 body { margin: 0; min-height: 100vh; display: grid; place-items: center; padding: 24px;
-  font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
+  font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Liberation Sans", "DejaVu Sans", sans-serif; color: var(--fg); background: var(--bg); }
 main { width: 100%; max-width: 440px; background: var(--card); border-radius: 14px; padding: 32px 28px;
   box-shadow: 0 1px 3px rgb(0 0 0 / .08), 0 8px 24px rgb(0 0 0 / .06); text-align: center; }
 .mark { width: 56px; height: 56px; margin: 0 auto 16px; border-radius: 50%; display: grid; place-items: center;
-  font-size: 28px; font-weight: 700; color: #fff; }
+  font-size: 28px; font-weight: 700; color: var(--on-mark); }
 .ok .mark { background: var(--ok); } .warn .mark { background: var(--warn); } .bad .mark { background: var(--bad); }
 h1 { font-size: 1.35rem; margin: 0 0 8px; }
 p { margin: 0 0 8px; color: var(--muted); }
@@ -41,7 +42,8 @@ function Layout({ title, tone, nonce, children }: LayoutProps) {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="robots" content="noindex" />
         <title>{title}</title>
-        <style nonce={nonce}>{STYLE}</style>
+        {/* STYLE is a constant: raw keeps its quotes, which escaping would turn into invalid CSS. */}
+        <style nonce={nonce}>{raw(STYLE)}</style>
       </head>
       <body>
         <main class={tone} role="main">

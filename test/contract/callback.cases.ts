@@ -19,6 +19,7 @@ export const callbackCases = [
     assert.match(response.headers.get('Content-Type') ?? '', /^text\/html/)
     assert.match(body, /You are signed in/)
     assert.equal(body.includes(CODE), false, 'the page must not show the code')
+    assert.match(body, /<style nonce="[\w+/=-]+">[^<]*font: 16px\/1\.5 system-ui, -apple-system, "Segoe UI"/, 'the stylesheet must reach the page unescaped')
     assertPageHeaders(response)
     const stored = (await relay.raw.get(flow.challenge)) as Record<string, unknown>
     assert.deepEqual(Object.keys(stored).sort(), ['code', 'exp', 'redirect_uri'])
