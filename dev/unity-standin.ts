@@ -107,6 +107,36 @@ function createProvider(issuer: string, redirectUris: string[]): Provider {
   });
 }
 
+/** Endpoints where a client authenticates with its secret. */
+const CLIENT_AUTH_PATHS = new Set(['/api/oauth/token', '/api/oauth/introspect', '/api/oauth/revoke']);
+const MAX_CLIENT_AUTH_BODY = 56 * 1024;
+
+/**
+ * oidc-provider accepts client_secret_basic and client_secret_post from any client with a secret;
+ * this holds each client to its registered method, so a relay set to the wrong one is refused.
+ * Answers 401 and returns false on a mismatch; otherwise leaves the read body in `req.body`, which
+ * oidc-provider reads instead of the stream.
+ */
+async function enforceClientAuthMethod(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    if ((size += chunk.length) > MAX_CLIENT_AUTH_BODY) throw new Error('request body too large');
+    chunks.push(chunk);
+  }
+  const body = Buffer.concat(chunks);
+  (req as IncomingMessage & { body?: Buffer }).body = body;
+  const form = new URLSearchParams(body.toString('utf8'));
+  const basic = /^basic (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  const used = basic ? 'client_secret_basic' : form.has('client_secret') ? 'client_secret_post' : undefined;
+  const clientId = basic ? new URLSearchParams(`id=${Buffer.from(basic, 'base64').toString('utf8').split(':')[0]}`).get('id') : form.get('client_id');
+  const client = UNITY_STANDIN_CLIENTS.find((c) => c.clientId === clientId);
+  if (!used || !client || client.authMethod === used) return true;
+  res.writeHead(401, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(JSON.stringify({ error: 'invalid_client', error_description: `client ${client.clientId} must authenticate with ${client.authMethod}` }));
+  return false;
+}
+
 async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   let body = '';
   for await (const chunk of req) body += chunk;
@@ -147,7 +177,7 @@ async function interaction(provider: Provider, req: IncomingMessage, res: Server
 /** Starts the stand-in HTTP server. Clients: {@link UNITY_STANDIN_CLIENTS}; redirect URIs: defaults + env + `options.redirectUris`. */
 export async function startUnityStandin(options: UnityStandinOptions = {}): Promise<UnityStandin> {
   const host = options.host ?? '127.0.0.1';
-  const port = options.port ?? (Number(process.env.UNITY_STANDIN_PORT) || 9000);
+  const port = options.port ?? (process.env.UNITY_STANDIN_PORT ? Number(process.env.UNITY_STANDIN_PORT) : 9000);
   const extraUris = (process.env.UNITY_STANDIN_REDIRECT_URIS ?? '').split(/\s+/).filter(Boolean);
   const redirectUris = [...new Set([...defaultRedirectUris(), ...extraUris, ...(options.redirectUris ?? [])])];
 
@@ -155,6 +185,11 @@ export async function startUnityStandin(options: UnityStandinOptions = {}): Prom
   let handle: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const server = createServer((req, res) => {
     if (!provider || !handle) return sendHtml(res, 503, errorPage('temporarily_unavailable'));
+    if (req.method === 'POST' && CLIENT_AUTH_PATHS.has(req.url ?? '')) {
+      const next = handle;
+      enforceClientAuthMethod(req, res).then((ok) => ok && next(req, res), () => res.destroy());
+      return;
+    }
     if (!req.url?.startsWith('/interaction/')) return handle(req, res);
     interaction(provider, req, res).catch((err) => {
       if (!res.headersSent) sendHtml(res, 400, errorPage(err?.error ?? 'invalid_request', err?.error_description ?? 'Interaction failed.'));
