@@ -20,7 +20,7 @@ import type { Logger } from './log.ts'
 import { DeniedPage, DonePage } from './pages.tsx'
 import { importStateKeys, signState, verifyState } from './state.ts'
 import type { StateKeys } from './state.ts'
-import { AUTHORIZATION_ERRORS, storeFault } from './store.ts'
+import { AUTHORIZATION_ERRORS, guardStore } from './store.ts'
 import type { AuthorizationError, CodeStore, FlowRecord } from './store.ts'
 import { createUnityClient } from './unity.ts'
 import type { TokenOutcome } from './unity.ts'
@@ -104,9 +104,7 @@ export function createRelay(deps: RelayDeps): Relay {
     const exp = now + config.codeTtlSeconds
     const record: FlowRecord =
       input.code !== undefined ? { code: input.code, redirect_uri: redirectUriFor(c), exp } : { error: toAuthorizationError(input.error), exp }
-    await store.save(flow.cc, record, config.codeTtlSeconds).catch((cause: unknown) => {
-      throw storeFault('save the sign-in in', cause)
-    })
+    await guardStore('save the sign-in in', store.save(flow.cc, record, config.codeTtlSeconds))
     log.info('callback.stored', { flow: flowId(flow.cc), outcome: 'code' in record ? 'code' : record.error })
     if (flow.rt !== undefined) return c.redirect(flow.rt, 303)
     const nonce = c.get('secureHeadersNonce')
@@ -125,22 +123,16 @@ export function createRelay(deps: RelayDeps): Relay {
     if (limiter && !(await limiter.limit({ key: challenge })).success) {
       throw new RelayError('slow_down', 'Poll less often.')
     }
-    const claim = await store.claim(challenge, nowSeconds()).catch((cause: unknown) => {
-      throw storeFault('read', cause)
-    })
+    const claim = await guardStore('read', store.claim(challenge, nowSeconds()))
     if (!claim) throw new RelayError('authorization_pending', 'The user has not finished signing in yet.')
     const { record } = claim
     if ('error' in record) {
-      await claim.release().catch((cause: unknown) => {
-        throw storeFault('keep the sign-in in', cause)
-      })
+      await guardStore('keep the sign-in in', claim.release())
       throw new RelayError(record.error, 'Unity did not authorize the app. Start a new sign-in.', { status: 400 })
     }
     const outcome = await unity.exchangeCode({ code: record.code, redirectUri: record.redirect_uri, verifier: input.verifier })
     if (outcome.kind === 'unavailable') {
-      await claim.release().catch((cause: unknown) => {
-        throw storeFault('keep the sign-in in', cause)
-      })
+      await guardStore('keep the sign-in in', claim.release())
     } else {
       // The code is spent either way; a leftover record only earns a retry `invalid_grant` from Unity.
       await claim.consume().catch((cause: unknown) => log.warn('token.consume_failed', { flow, fault: faultName(cause) }))

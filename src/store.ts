@@ -80,7 +80,14 @@ export function isLive(record: FlowRecord, nowSeconds: number): boolean {
   return record.exp > nowSeconds
 }
 
-/** Wraps a storage fault so the app says what broke without leaking the underlying message. */
-export function storeFault(action: string, cause: unknown): RelayError {
-  return new RelayError('store_unavailable', `The relay could not ${action} its code store. Try again shortly.`, { cause })
+/**
+ * Runs a store operation, turning any fault into a `store_unavailable` error that says what broke
+ * without leaking the backend's message.
+ */
+export async function guardStore<T>(action: string, operation: Promise<T>): Promise<T> {
+  try {
+    return await operation
+  } catch (cause) {
+    throw new RelayError('store_unavailable', `The relay could not ${action} its code store. Try again shortly.`, { cause })
+  }
 }
