@@ -114,6 +114,19 @@ export async function heading(page: Page): Promise<string> {
   return (await page.locator('h1').innerText()).trim()
 }
 
+/** Asserts the relay's own error page: its heading and the error code it shows. */
+export async function assertErrorPage(page: Page, title: string, code: string): Promise<void> {
+  assert.equal(await heading(page), title)
+  assert.match(await page.locator('main').innerText(), new RegExp(code))
+}
+
+/** Asserts that the relay holds no record for this verifier: one pickup answers `authorization_pending`. */
+export async function assertNothingStored(relayUrl: string, verifier: string, why: string): Promise<void> {
+  const pending = await postToken(relayUrl, { grant_type: 'authorization_code', code_verifier: verifier })
+  assert.equal(pending.status, 400)
+  assert.equal(pending.body.error, 'authorization_pending', why)
+}
+
 /** One POST /token, without retrying. */
 export async function postToken(relayUrl: string, form: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(new URL('/token', relayUrl), {
