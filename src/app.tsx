@@ -182,7 +182,7 @@ function createBaseApp(log: Logger): Relay {
     throw new RelayError('not_found', 'There is nothing at this address.')
   })
   app.onError((err, c) => {
-    const error = asRelayError(err)
+    const error = asRelayError(err, c.req.routePath)
     if (error.status >= 500) log.error('request.failed', { status: error.status, error: error.code, fault: faultName(error.cause ?? err) })
     const response = error.toResponse(c.get('errorFormat') ?? 'json', c.get('secureHeadersNonce'))
     // newResponse keeps headers already set on the context, e.g. the cleared binding cookie.
@@ -191,12 +191,13 @@ function createBaseApp(log: Logger): Relay {
   return app
 }
 
-function asRelayError(err: unknown): RelayError {
+/** `route` is Hono's matched pattern (e.g. `/callback`), never request input. */
+function asRelayError(err: unknown, route: string): RelayError {
   if (err instanceof RelayError) return err
   if (err instanceof HTTPException && err.status < 500) {
     return new RelayError('invalid_request', 'The request could not be read.', { cause: err })
   }
-  return new RelayError('server_error', 'The relay hit an unexpected fault. Try again; if it persists, tell the relay operator.', { cause: err })
+  return new RelayError('server_error', `The relay hit an unexpected fault while handling ${route}. Try again; if it persists, tell the relay operator.`, { cause: err })
 }
 
 function tokenResponse(outcome: TokenOutcome): Response {

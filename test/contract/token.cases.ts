@@ -226,7 +226,7 @@ export const tokenCases = [
     const response = await relay.fetch(`/authorize?code_challenge=${await challengeOf(makeVerifier())}&code_challenge_method=S256`)
     const body = await response.text()
     assert.equal(response.status, 500)
-    assert.match(body, /unexpected fault/)
+    assert.match(body, /unexpected fault while handling \/authorize/)
     assert.equal(body.includes('exploded'), false)
     assert.ok(relay.logs.some((line) => line.includes('"fault":"RangeError"')))
   }),
