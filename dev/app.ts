@@ -3,6 +3,7 @@
  * browser, and polls /token until Unity's tokens arrive. `npm run app -- --relay URL --scope S`.
  */
 import { parseArgs } from 'node:util'
+import { challengeOf, makeVerifier } from './pkce.ts'
 
 /** A started login: the URL for the user's browser and the secret the app keeps. */
 export interface Login {
@@ -24,8 +25,8 @@ export interface LoginOptions {
 
 /** Makes a verifier (RFC 7636 §4.1) and the /authorize URL carrying its S256 challenge. */
 export async function startLogin({ relay, scope, returnTo }: LoginOptions): Promise<Login> {
-  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)))
-  const challenge = base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))))
+  const verifier = makeVerifier()
+  const challenge = await challengeOf(verifier)
   const url = new URL('/authorize', relay)
   url.searchParams.set('code_challenge', challenge)
   url.searchParams.set('code_challenge_method', 'S256')
@@ -57,10 +58,6 @@ export async function pollForTokens(relay: string, verifier: string, options: { 
     if (error === 'slow_down') interval += 5000
     await new Promise((resolve) => setTimeout(resolve, interval))
   }
-}
-
-function base64url(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('base64url')
 }
 
 if (import.meta.main) {

@@ -3,7 +3,7 @@
  * Contract of GET /authorize: the redirect to Unity, the binding cookie, and every refusal.
  */
 import { strict as assert } from 'node:assert'
-import { challengeOf, makeVerifier } from '../support/pkce.ts'
+import { challengeOf, makeVerifier } from '../../dev/pkce.ts'
 import { assertErrorPage, contract, cookieAttributes } from './define.ts'
 import { RELAY_ORIGIN } from './harness.ts'
 

@@ -10,7 +10,7 @@ import { parseConfig } from '../../src/config.ts'
 import type { Config } from '../../src/config.ts'
 import type { LogFields, Logger } from '../../src/log.ts'
 import type { CodeStore } from '../../src/store.ts'
-import { challengeOf, makeVerifier } from '../support/pkce.ts'
+import { challengeOf, makeVerifier } from '../../dev/pkce.ts'
 import { createStrictUnity } from '../support/unity-stub.ts'
 import type { StrictUnity } from '../support/unity-stub.ts'
 

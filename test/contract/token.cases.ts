@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert'
 import type { CodeStore } from '../../src/store.ts'
-import { challengeOf, makeVerifier } from '../support/pkce.ts'
+import { challengeOf, makeVerifier } from '../../dev/pkce.ts'
 import { assertJsonError, contract } from './define.ts'
 import type { Start } from './define.ts'
 import { RELAY_ORIGIN } from './harness.ts'

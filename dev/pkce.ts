@@ -1,6 +1,7 @@
 /**
  * @module
- * What an app does for PKCE (RFC 7636 §4.1–4.2), written out here so tests do not reuse the relay's code.
+ * The app's side of PKCE (RFC 7636 §4.1–4.2), with web APIs only: used by the app script and by
+ * the tests, which so never borrow the relay's own code.
  */
 
 /** A fresh 43-character verifier from 32 random bytes. */
