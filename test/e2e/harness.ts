@@ -4,6 +4,7 @@
  * runs them (workerd, local KV), and Debian's Chromium through playwright-core. Every process it
  * starts is its own process group and is killed on teardown, on a failed start and on exit.
  */
+import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -12,6 +13,7 @@ import { createServer } from 'node:http'
 import type { IncomingHttpHeaders, Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { after, before } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import type { Browser } from 'playwright-core'
@@ -240,4 +242,31 @@ export async function closeAll(...closers: ReadonlyArray<(() => Promise<unknown>
 
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** What one e2e file runs against: the stand-in, one relay and Chromium. */
+export interface Scenario {
+  readonly standin: UnityStandin
+  readonly relay: RelayProcess
+  readonly browser: Browser
+}
+
+/**
+ * Registers the file's `before` and `after` hooks: they start the stand-in, one relay on `port`
+ * with `vars`, and Chromium, and tear them all down. The returned function gives them to a test.
+ */
+export function useScenario(port: number, vars: Readonly<Record<string, string>> = {}): () => Scenario {
+  let standin: UnityStandin | undefined
+  let relay: RelayProcess | undefined
+  let browser: Browser | undefined
+  before(async () => {
+    standin = await startStandin()
+    const started = standin
+    await allStarted([startRelay({ port, standin: started, vars }).then((r) => (relay = r)), launchBrowser().then((b) => (browser = b))])
+  }, { timeout: 120_000 })
+  after(() => closeAll(() => browser?.close() ?? Promise.resolve(), relay?.stop, standin?.close))
+  return () => {
+    assert.ok(standin && relay && browser, 'the harness started')
+    return { standin, relay, browser }
+  }
 }

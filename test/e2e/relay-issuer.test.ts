@@ -4,32 +4,17 @@
  * callback is refused and nothing is stored.
  */
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import type { Browser } from 'playwright-core'
+import { test } from 'node:test'
 import { startLogin } from '../../dev/app.ts'
-import type { UnityStandin } from '../../dev/unity-standin.ts'
 import { assertErrorPage, assertNothingStored, bindingCookies, callbackParams, decide, newContext, screenshots, signIn } from './flow.ts'
-import { allStarted, closeAll, launchBrowser, RELAY_PORTS, startRelay, startStandin } from './harness.ts'
-import type { RelayProcess } from './harness.ts'
+import { RELAY_PORTS, useScenario } from './harness.ts'
 
 const WRONG_ISSUER = 'https://wrong.example'
 
-let standin: UnityStandin | undefined
-let relay: RelayProcess | undefined
-let browser: Browser | undefined
-
-before(async () => {
-  standin = await startStandin()
-  await allStarted([
-    startRelay({ port: RELAY_PORTS.wrongIssuer, standin, vars: { UNITY_ISSUER: WRONG_ISSUER } }).then((r) => (relay = r)),
-    launchBrowser().then((b) => (browser = b)),
-  ])
-}, { timeout: 120_000 })
-
-after(() => closeAll(() => browser?.close() ?? Promise.resolve(), relay?.stop, standin?.close))
+const scenario = useScenario(RELAY_PORTS.wrongIssuer, { UNITY_ISSUER: WRONG_ISSUER })
 
 test('8. the server sends iss and UNITY_ISSUER differs: the callback is refused', { timeout: 60_000 }, async (t) => {
-  assert.ok(standin && relay && browser, 'the harness started')
+  const { standin, relay, browser } = scenario()
   const context = await newContext(browser)
   t.after(() => context.close())
   const page = await context.newPage()

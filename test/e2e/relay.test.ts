@@ -4,10 +4,8 @@
  * `wrangler dev` + the oidc-provider stand-in + Debian's Chromium + dev/app.ts as the app.
  */
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import type { Browser } from 'playwright-core'
+import { test } from 'node:test'
 import { startLogin } from '../../dev/app.ts'
-import type { UnityStandin } from '../../dev/unity-standin.ts'
 import {
   assertActive,
   assertErrorPage,
@@ -27,26 +25,11 @@ import {
   screenshots,
   signIn,
 } from './flow.ts'
-import { allStarted, BASIC_CLIENT, closeAll, launchBrowser, RELAY_PORTS, startAppPage, startRelay, startStandin } from './harness.ts'
-import type { RelayProcess } from './harness.ts'
+import { BASIC_CLIENT, closeAll, RELAY_PORTS, startAppPage, useScenario } from './harness.ts'
 
 const TEST = { timeout: 60_000 } as const
 
-let standin: UnityStandin | undefined
-let relay: RelayProcess | undefined
-let browser: Browser | undefined
-
-before(async () => {
-  standin = await startStandin()
-  await allStarted([startRelay({ port: RELAY_PORTS.basic, standin }).then((r) => (relay = r)), launchBrowser().then((b) => (browser = b))])
-}, { timeout: 120_000 })
-
-after(() => closeAll(() => browser?.close() ?? Promise.resolve(), relay?.stop, standin?.close))
-
-function setup() {
-  assert.ok(standin && relay && browser, 'the harness started')
-  return { standin, relay, browser }
-}
+const setup = useScenario(RELAY_PORTS.basic)
 
 test('1. happy path, client_secret_basic: login, consent, success page, token pickup, introspection', TEST, async () => {
   const { standin, relay, browser } = setup()
