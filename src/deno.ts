@@ -3,8 +3,8 @@
  * Deno entry: binds Deno KV and `Deno.env` to the core relay and serves it with `Deno.serve`.
  * Settings are validated once at startup, with the same rules as on Workers.
  */
-import { createMisconfiguredRelay, createRelay } from './app.tsx'
-import type { Relay } from './app.tsx'
+import { createMisconfiguredRelay, createRelay } from './app.ts'
+import type { Relay } from './app.ts'
 import { parseConfig } from './config.ts'
 import { RelayError } from './errors.ts'
 import { DenoKvCodeStore } from './stores/deno-kv.ts'

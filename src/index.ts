@@ -3,8 +3,8 @@
  * Cloudflare Workers entry: binds Workers KV and `env` to the core relay. The app is built once
  * per isolate, so settings are validated once, not on every request.
  */
-import { createMisconfiguredRelay, createRelay } from './app.tsx'
-import type { Relay } from './app.tsx'
+import { createMisconfiguredRelay, createRelay } from './app.ts'
+import type { Relay } from './app.ts'
 import { parseConfig } from './config.ts'
 import { RelayError } from './errors.ts'
 import { WorkersKvCodeStore } from './stores/workers-kv.ts'

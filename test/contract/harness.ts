@@ -4,8 +4,8 @@
  * {@link StoreHarness} (its real store plus raw access to what it holds); everything else here
  * is plain web APIs, so the same cases run in workerd and on Deno.
  */
-import { createRelay } from '../../src/app.tsx'
-import type { RateLimiter, Relay } from '../../src/app.tsx'
+import { createRelay } from '../../src/app.ts'
+import type { RateLimiter, Relay } from '../../src/app.ts'
 import { parseConfig } from '../../src/config.ts'
 import type { Config } from '../../src/config.ts'
 import type { LogFields, Logger } from '../../src/log.ts'

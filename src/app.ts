@@ -1,0 +1,128 @@
+/**
+ * @module
+ * The relay as a Hono app. Every runtime dependency (store, clock, upstream fetch, logger,
+ * limiter) is injected, so the same app runs on Workers, on Deno and under test. This is the one
+ * place where dependencies are wired and middleware is ordered; each endpoint family lives in
+ * its own module under `routes/`.
+ */
+import { Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import { NONCE, secureHeaders } from 'hono/secure-headers'
+import type { Context } from 'hono'
+import type { Config } from './config.ts'
+import { RelayError } from './errors.ts'
+import { consoleLogger } from './log.ts'
+import type { Logger } from './log.ts'
+import { mountAuthorize } from './routes/authorize.ts'
+import { mountCallback } from './routes/callback.tsx'
+import { faultName } from './routes/deps.ts'
+import type { Clock, RateLimiter, Relay, RelayEnv, RouteDeps } from './routes/deps.ts'
+import { mountToken } from './routes/token.ts'
+import { importStateKeys } from './state.ts'
+import type { StateKeys } from './state.ts'
+import type { CodeStore } from './store.ts'
+import { createUnityClient } from './unity.ts'
+
+export type { Clock, RateLimiter, Relay } from './routes/deps.ts'
+
+/** What the relay needs from its runtime. Only `config` and `store` are required. */
+export interface RelayDeps {
+  readonly config: Config
+  readonly store: CodeStore
+  /** Used for every call to Unity; default `globalThis.fetch`. */
+  readonly fetch?: typeof fetch
+  readonly clock?: Clock
+  readonly log?: Logger
+  /** Checked on each code pickup; a refusal answers `slow_down` (RFC 8628 §3.5). */
+  readonly limiter?: RateLimiter
+  /** Timeout for each call to Unity's token endpoint; default 10 s. */
+  readonly upstreamTimeoutMs?: number
+}
+
+/** Paths a user's browser opens: errors there render as HTML pages. */
+const BROWSER_PATHS: ReadonlySet<string> = new Set(['/authorize', '/callback'])
+
+/**
+ * Builds the relay.
+ *
+ * @example
+ * const app = createRelay({ config: parseConfig(env), store: new WorkersKvCodeStore(env.AUTH_CODES) })
+ * export default { fetch: app.fetch }
+ */
+export function createRelay(deps: RelayDeps): Relay {
+  const { config, clock = Date.now, log = consoleLogger } = deps
+  let stateKeys: Promise<StateKeys> | undefined
+  const routeDeps: RouteDeps = {
+    config,
+    store: deps.store,
+    unity: createUnityClient({ config, fetch: deps.fetch ?? ((input, init) => fetch(input, init)), timeoutMs: deps.upstreamTimeoutMs }),
+    log,
+    limiter: deps.limiter,
+    nowSeconds: () => Math.floor(clock() / 1000),
+    stateKeys: () => (stateKeys ??= importStateKeys(config.stateSecrets)),
+    redirectUriFor: (c: Context) => config.redirectUri ?? new URL('/callback', c.req.url).href,
+  }
+
+  const app = createBaseApp(log)
+  app.get('/healthz', (c) => c.json({ ok: true }))
+  mountAuthorize(app, routeDeps)
+  mountCallback(app, routeDeps)
+  mountToken(app, routeDeps)
+  return app
+}
+
+/**
+ * A relay whose settings are invalid: every request answers 500 naming the bad settings, so a
+ * misconfigured deployment is obvious at its first request, `/healthz` included.
+ */
+export function createMisconfiguredRelay(error: RelayError, log: Logger = consoleLogger): Relay {
+  const app = createBaseApp(log)
+  app.all('*', () => {
+    throw error
+  })
+  return app
+}
+
+function createBaseApp(log: Logger): Relay {
+  const app = new Hono<RelayEnv>()
+  app.use(
+    secureHeaders({
+      // RFC 9700 §4.2.4: the callback URL carries the code, so it must not leak via Referer.
+      referrerPolicy: 'no-referrer',
+      contentSecurityPolicy: {
+        defaultSrc: ["'none'"],
+        styleSrc: [NONCE],
+        baseUri: ["'none'"],
+        formAction: ["'none'"],
+        frameAncestors: ["'none'"],
+      },
+    }),
+  )
+  app.use(async (c, next) => {
+    c.set('errorFormat', BROWSER_PATHS.has(c.req.path) ? 'html' : 'json')
+    await next()
+    // RFC 6749 §5.1: responses carrying codes, tokens or cookies must not be cached.
+    c.header('Cache-Control', 'no-store')
+    c.header('Pragma', 'no-cache')
+  })
+  app.notFound(() => {
+    throw new RelayError('not_found', 'There is nothing at this address.')
+  })
+  app.onError((err, c) => {
+    const error = asRelayError(err, c.req.routePath)
+    if (error.status >= 500) log.error('request.failed', { status: error.status, error: error.code, fault: faultName(error.cause ?? err) })
+    const response = error.toResponse(c.get('errorFormat') ?? 'json', c.get('secureHeadersNonce'))
+    // newResponse keeps headers already set on the context, e.g. the cleared binding cookie.
+    return c.newResponse(response.body, response)
+  })
+  return app
+}
+
+/** `route` is Hono's matched pattern (e.g. `/callback`), never request input. */
+function asRelayError(err: unknown, route: string): RelayError {
+  if (err instanceof RelayError) return err
+  if (err instanceof HTTPException && err.status < 500) {
+    return new RelayError('invalid_request', 'The request could not be read.', { cause: err })
+  }
+  return new RelayError('server_error', `The relay hit an unexpected fault while handling ${route}. Try again; if it persists, tell the relay operator.`, { cause: err })
+}

@@ -1,0 +1,43 @@
+/**
+ * @module
+ * `GET /callback`: Unity's redirect back. Verifies the state and the browser binding, then keeps
+ * the code (or Unity's refusal) in the store for the app's pickup.
+ */
+import { consumeBindingCookie } from '../binding.ts'
+import { RelayError } from '../errors.ts'
+import { callbackQuery } from '../inputs.ts'
+import { flowId } from '../log.ts'
+import { DeniedPage, DonePage } from '../pages.tsx'
+import { verifyState } from '../state.ts'
+import { AUTHORIZATION_ERRORS, guardStore } from '../store.ts'
+import type { AuthorizationError, FlowRecord } from '../store.ts'
+import type { Relay, RouteDeps } from './deps.ts'
+
+/** Mounts `GET /callback`. */
+export function mountCallback(app: Relay, deps: RouteDeps): void {
+  const { config, store, log } = deps
+  app.get('/callback', callbackQuery, async (c) => {
+    const input = c.req.valid('query')
+    const now = deps.nowSeconds()
+    // The state is verified before anything in the response is acted on, `error` included.
+    const flow = await verifyState(await deps.stateKeys(), input.state, now)
+    await consumeBindingCookie(c, flow.bh)
+    // RFC 9207 §2.4: with a known issuer, a response without `iss` or with another one is refused (mix-up defence).
+    if (config.issuer !== undefined && input.iss !== config.issuer) {
+      throw new RelayError('issuer_mismatch', 'The sign-in response did not come from the expected Unity server. Start again from the app.')
+    }
+    const exp = now + config.codeTtlSeconds
+    const record: FlowRecord =
+      input.code !== undefined ? { code: input.code, redirect_uri: deps.redirectUriFor(c), exp } : { error: toAuthorizationError(input.error), exp }
+    await guardStore('save the sign-in in', store.save(flow.cc, record, config.codeTtlSeconds))
+    log.info('callback.stored', { flow: flowId(flow.cc), outcome: 'code' in record ? 'code' : record.error })
+    if (flow.rt !== undefined) return c.redirect(flow.rt, 303)
+    const nonce = c.get('secureHeadersNonce')
+    return c.html('code' in record ? <DonePage nonce={nonce} /> : <DeniedPage error={record.error} nonce={nonce} />)
+  })
+}
+
+/** RFC 6749 §4.1.2.1 lists the only errors Unity may send; anything else becomes `server_error`. */
+function toAuthorizationError(value: string | undefined): AuthorizationError {
+  return AUTHORIZATION_ERRORS.find((known) => known === value) ?? 'server_error'
+}

@@ -1,0 +1,50 @@
+/**
+ * @module
+ * What every route module receives from `createRelay`, and the app's own types. Route modules
+ * import only from here and from the core, never from each other.
+ */
+import type { Context, Hono } from 'hono'
+import type { SecureHeadersVariables } from 'hono/secure-headers'
+import type { Config } from '../config.ts'
+import type { ErrorFormat } from '../errors.ts'
+import type { Logger } from '../log.ts'
+import type { StateKeys } from '../state.ts'
+import type { CodeStore } from '../store.ts'
+import type { UnityClient } from '../unity.ts'
+
+/** Milliseconds since the Unix epoch, like `Date.now`. */
+export type Clock = () => number
+
+/** Decides whether a request may go ahead; the Workers Rate Limiting binding fits as is. */
+export interface RateLimiter {
+  limit(options: { key: string }): Promise<{ success: boolean }>
+}
+
+/** Per-request variables: the CSP nonce and whether errors render as HTML or JSON. */
+export type RelayEnv = { Variables: SecureHeadersVariables & { errorFormat: ErrorFormat } }
+
+/** The relay's Hono app; serve it with `relay.fetch`. */
+export type Relay = Hono<RelayEnv>
+
+/** The relay's Hono context. */
+export type RelayContext = Context<RelayEnv>
+
+/** Everything a route needs, wired once by `createRelay`. */
+export interface RouteDeps {
+  readonly config: Config
+  readonly store: CodeStore
+  readonly unity: UnityClient
+  readonly log: Logger
+  readonly limiter: RateLimiter | undefined
+  /** The injected clock, in Unix seconds. */
+  nowSeconds(): number
+  /** The HMAC keys, imported once per isolate on first use. */
+  stateKeys(): Promise<StateKeys>
+  /** `REDIRECT_URI`, else `${request origin}/callback`. */
+  redirectUriFor(c: Context): string
+}
+
+/** The class of an unexpected fault for a log line, never its message (which may quote input). */
+export function faultName(cause: unknown): string {
+  return cause instanceof Error ? cause.name : typeof cause
+}

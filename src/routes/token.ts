@@ -1,0 +1,53 @@
+/**
+ * @module
+ * `POST /token`: the app's pickup (PKCE verifier → the stored code → Unity's tokens) and the
+ * refresh proxy, which adds the client credentials the app never holds.
+ */
+import { cors } from 'hono/cors'
+import { sha256Base64Url } from '../base64url.ts'
+import { RelayError } from '../errors.ts'
+import { tokenForm } from '../inputs.ts'
+import { flowId } from '../log.ts'
+import { guardStore } from '../store.ts'
+import type { TokenOutcome } from '../unity.ts'
+import { faultName } from './deps.ts'
+import type { Relay, RouteDeps } from './deps.ts'
+
+/** Mounts `POST /token` and its CORS preflight. */
+export function mountToken(app: Relay, deps: RouteDeps): void {
+  const { config, store, unity, log, limiter } = deps
+  app.use('/token', cors({ origin: (origin) => (config.returnToOrigins.includes(origin) ? origin : null), allowMethods: ['POST'], maxAge: 600 }))
+
+  app.post('/token', tokenForm, async (c) => {
+    const input = c.req.valid('form')
+    if (input.grantType === 'refresh_token') {
+      return tokenResponse(await unity.refresh({ refreshToken: input.refreshToken, scope: input.scope }))
+    }
+    const challenge = await sha256Base64Url(input.verifier)
+    const flow = flowId(challenge)
+    if (limiter && !(await limiter.limit({ key: challenge })).success) {
+      throw new RelayError('slow_down', 'Poll less often.')
+    }
+    const claim = await guardStore('read', store.claim(challenge, deps.nowSeconds()))
+    if (!claim) throw new RelayError('authorization_pending', 'The user has not finished signing in yet.')
+    const { record } = claim
+    if ('error' in record) {
+      await guardStore('keep the sign-in in', claim.release())
+      throw new RelayError(record.error, 'Unity did not authorize the app. Start a new sign-in.', { status: 400 })
+    }
+    const outcome = await unity.exchangeCode({ code: record.code, redirectUri: record.redirect_uri, verifier: input.verifier })
+    if (outcome.kind === 'unavailable') {
+      await guardStore('keep the sign-in in', claim.release())
+    } else {
+      // The code is spent either way; a leftover record only earns a retry `invalid_grant` from Unity.
+      await claim.consume().catch((cause: unknown) => log.warn('token.consume_failed', { flow, fault: faultName(cause) }))
+    }
+    log.info('token.exchanged', { flow, outcome: outcome.kind, ...(outcome.kind === 'tokens' ? {} : { error: outcome.error.code }) })
+    return tokenResponse(outcome)
+  })
+}
+
+function tokenResponse(outcome: TokenOutcome): Response {
+  if (outcome.kind !== 'tokens') throw outcome.error
+  return new Response(outcome.body, { status: 200, headers: { 'Content-Type': 'application/json; charset=UTF-8' } })
+}
