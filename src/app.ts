@@ -6,24 +6,29 @@
  * its own module under `routes/`.
  */
 import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
 import { NONCE, secureHeaders } from 'hono/secure-headers'
 import type { Context } from 'hono'
 import type { Config } from './config.ts'
 import { RelayError } from './errors.ts'
+import { limitByClientIp } from './limits/by-client-ip.ts'
+import { clientKey } from './limits/client-ip.ts'
+import type { ClientIpOf } from './limits/client-ip.ts'
+import type { RateLimitName } from './limits/settings.ts'
 import { consoleLogger } from './log.ts'
 import type { Logger } from './log.ts'
 import { mountAuthorize } from './routes/authorize.ts'
 import { mountCallback } from './routes/callback.tsx'
 import { faultName } from './routes/deps.ts'
-import type { Clock, RateLimiter, Relay, RelayEnv, RouteDeps } from './routes/deps.ts'
+import type { Clock, Relay, RelayContext, RelayEnv, RelayLimiters, RouteDeps } from './routes/deps.ts'
 import { mountToken } from './routes/token.ts'
 import { importStateKeys } from './state.ts'
 import type { StateKeys } from './state.ts'
 import type { CodeStore } from './store.ts'
 import { createUnityClient } from './unity.ts'
 
-export type { Clock, RateLimiter, Relay } from './routes/deps.ts'
+export type { Clock, RateLimiter, Relay, RelayLimiters } from './routes/deps.ts'
 
 /** What the relay needs from its runtime. Only `config` and `store` are required. */
 export interface RelayDeps {
@@ -33,14 +38,22 @@ export interface RelayDeps {
   readonly fetch?: typeof fetch
   readonly clock?: Clock
   readonly log?: Logger
-  /** Checked on each code pickup; a refusal answers `slow_down` (RFC 8628 §3.5). */
-  readonly limiter?: RateLimiter
+  /** Rate limiters by name (see `limits/settings.ts`); a missing one is off. */
+  readonly limiters?: RelayLimiters
+  /** The client address of a request, for per-address limits; from the runtime entry. */
+  readonly clientIp?: ClientIpOf
   /** Timeout for each call to Unity's token endpoint; default 10 s. */
   readonly upstreamTimeoutMs?: number
 }
 
 /** Paths a user's browser opens: errors there render as HTML pages. */
 const BROWSER_PATHS: ReadonlySet<string> = new Set(['/authorize', '/callback'])
+
+/**
+ * Largest request body: the biggest legitimate one (a refresh token of 4 KiB in a form) fits
+ * four times over, and a huge body is refused before it is read into memory.
+ */
+export const MAX_BODY_BYTES = 16 * 1024
 
 /**
  * Builds the relay.
@@ -50,25 +63,54 @@ const BROWSER_PATHS: ReadonlySet<string> = new Set(['/authorize', '/callback'])
  * export default { fetch: app.fetch }
  */
 export function createRelay(deps: RelayDeps): Relay {
-  const { config, clock = Date.now, log = consoleLogger } = deps
+  const { config, clock = Date.now, log = consoleLogger, limiters = {}, clientIp = () => undefined } = deps
   let stateKeys: Promise<StateKeys> | undefined
   const routeDeps: RouteDeps = {
     config,
     store: deps.store,
     unity: createUnityClient({ config, fetch: deps.fetch ?? ((input, init) => fetch(input, init)), timeoutMs: deps.upstreamTimeoutMs }),
     log,
-    limiter: deps.limiter,
+    limiters,
     nowSeconds: () => Math.floor(clock() / 1000),
     stateKeys: () => (stateKeys ??= importStateKeys(config.stateSecrets)),
     redirectUriFor: (c: Context) => config.redirectUri ?? new URL('/callback', c.req.url).href,
   }
 
   const app = createBaseApp(log)
+  const perClientIp = (name: RateLimitName) =>
+    limitByClientIp({ limiter: limiters[name], retryAfterSeconds: config.rateLimits[name].periodSeconds, log })
+  // Read once, before any middleware can replace the request object the entry knows.
+  app.use(async (c, next) => {
+    c.set('clientKey', clientKey(clientIp(c.req.raw)))
+    await next()
+  })
+  // Counted before the body is read, so a flood costs the relay as little as possible.
+  app.use('/authorize', perClientIp('authorize'))
+  app.use('/callback', perClientIp('callback'))
+  app.use('/token', perClientIp('token'))
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new RelayError('payload_too_large', `The request body must be at most ${MAX_BODY_BYTES / 1024} KiB.`)
+      },
+    }),
+  )
   app.get('/healthz', (c) => c.json({ ok: true }))
   mountAuthorize(app, routeDeps)
   mountCallback(app, routeDeps)
   mountToken(app, routeDeps)
+  allowOnly(app, '/authorize', ['GET'], 'Open this address in a browser; apps link to it with GET.')
+  allowOnly(app, '/callback', ['GET'], 'Only Unity sends browsers here, with GET.')
+  allowOnly(app, '/token', ['POST'], 'POST a form (application/x-www-form-urlencoded) to /token (RFC 6749 §3.2).')
   return app
+}
+
+/** Answers every other method on `path` with 405 and `Allow` (RFC 9110 §15.5.6). Mount after the path's routes. */
+function allowOnly(app: Relay, path: string, methods: readonly string[], description: string): void {
+  app.all(path, () => {
+    throw new RelayError('method_not_allowed', description, { headers: { Allow: methods.join(', ') } })
+  })
 }
 
 /**
@@ -101,21 +143,29 @@ function createBaseApp(log: Logger): Relay {
   app.use(async (c, next) => {
     c.set('errorFormat', BROWSER_PATHS.has(c.req.path) ? 'html' : 'json')
     await next()
-    // RFC 6749 §5.1: responses carrying codes, tokens or cookies must not be cached.
-    c.header('Cache-Control', 'no-store')
-    c.header('Pragma', 'no-cache')
+    noStore(c.res.headers)
   })
-  app.notFound(() => {
-    throw new RelayError('not_found', 'There is nothing at this address.')
-  })
+  app.notFound((c) => renderError(c, new RelayError('not_found', 'There is nothing at this address.')))
   app.onError((err, c) => {
     const error = asRelayError(err, c.req.routePath)
     if (error.status >= 500) log.error('request.failed', { status: error.status, error: error.code, fault: faultName(error.cause ?? err) })
-    const response = error.toResponse(c.get('errorFormat') ?? 'json', c.get('secureHeadersNonce'))
-    // newResponse keeps headers already set on the context, e.g. the cleared binding cookie.
-    return c.newResponse(response.body, response)
+    return renderError(c, error)
   })
   return app
+}
+
+function renderError(c: RelayContext, error: RelayError): Response {
+  const response = error.toResponse(c.get('errorFormat') ?? 'json', c.get('secureHeadersNonce'))
+  // An error thrown inside a middleware skips the code after its `next()`, so errors mark themselves.
+  noStore(response.headers)
+  // newResponse keeps headers already set on the context, e.g. the cleared binding cookie.
+  return c.newResponse(response.body, response)
+}
+
+/** RFC 6749 §5.1: responses carrying codes, tokens or cookies must not be cached; so none is. */
+function noStore(headers: Headers): void {
+  headers.set('Cache-Control', 'no-store')
+  headers.set('Pragma', 'no-cache')
 }
 
 /** `route` is Hono's matched pattern (e.g. `/callback`), never request input. */

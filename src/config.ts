@@ -3,6 +3,8 @@
  * Reads and validates the relay's settings once. A problem names the setting, never its value.
  */
 import { RelayError } from './errors.ts'
+import { DEFAULT_RATE_LIMITS, RATE_LIMIT_SETTINGS } from './limits/settings.ts'
+import type { RateLimitName, RateLimits, RateLimitSetting } from './limits/settings.ts'
 import { KV_MIN_EXPIRATION_TTL_SECONDS } from './store.ts'
 
 /** How the relay authenticates to Unity's token endpoint (RFC 6749 §2.3.1). */
@@ -32,6 +34,8 @@ export interface Config {
   readonly returnToOrigins: readonly string[]
   readonly stateTtlSeconds: number
   readonly codeTtlSeconds: number
+  /** Each limit's count and period: Deno's in-process limiters, and `Retry-After` everywhere. */
+  readonly rateLimits: RateLimits
 }
 
 /** Raw settings: Workers `env`, or `Deno.env.toObject()`. Non-string values are ignored. */
@@ -77,7 +81,8 @@ export function parseConfig(source: ConfigSource): Config {
     if (value === undefined) return undefined
     const url = URL.parse(value)
     // RFC 6749 §3.1 and §10.9: endpoints must use TLS; plain http is only for loopback development.
-    if (!url || (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) || url.search || url.hash || url.username || url.password) {
+    // A bare `?` or `#` parses to an empty query, yet the appended paths would land inside it.
+    if (!url || /[?#]/.test(value) || (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) || url.search || url.hash || url.username || url.password) {
       problems.push(`${name} must be an https URL without query, fragment or credentials`)
       return undefined
     }
@@ -105,6 +110,24 @@ export function parseConfig(source: ConfigSource): Config {
   const returnToOrigins = parseOrigins(read('RETURN_TO_ALLOWLIST'), problems)
   const stateTtlSeconds = seconds('STATE_TTL_SECONDS', STATE_TTL_RANGE)
   const codeTtlSeconds = seconds('CODE_TTL_SECONDS', CODE_TTL_RANGE)
+  const rateLimit = (name: RateLimitName): RateLimitSetting => {
+    const setting = RATE_LIMIT_SETTINGS[name]
+    const value = read(setting)
+    if (value === undefined) return DEFAULT_RATE_LIMITS[name]
+    const match = /^(\d{1,7})\/(\d{1,4})$/.exec(value)
+    const limit = Number(match?.[1])
+    const periodSeconds = Number(match?.[2])
+    if (limit >= 1 && periodSeconds >= 1 && periodSeconds <= 3600) return { limit, periodSeconds }
+    problems.push(`${setting} must be requests/seconds, e.g. ${DEFAULT_RATE_LIMITS[name].limit}/${DEFAULT_RATE_LIMITS[name].periodSeconds}`)
+    return DEFAULT_RATE_LIMITS[name]
+  }
+  const rateLimits: RateLimits = {
+    authorize: rateLimit('authorize'),
+    callback: rateLimit('callback'),
+    token: rateLimit('token'),
+    refresh: rateLimit('refresh'),
+    pickup: rateLimit('pickup'),
+  }
 
   if (problems.length > 0) {
     throw new RelayError('misconfigured', `Check the relay's settings: ${problems.join('; ')}.`)
@@ -123,6 +146,7 @@ export function parseConfig(source: ConfigSource): Config {
     returnToOrigins,
     stateTtlSeconds,
     codeTtlSeconds,
+    rateLimits,
   }
 }
 

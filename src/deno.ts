@@ -7,6 +7,7 @@ import { createMisconfiguredRelay, createRelay } from './app.ts'
 import type { Relay } from './app.ts'
 import { parseConfig } from './config.ts'
 import { RelayError } from './errors.ts'
+import { MemoryRateLimiter } from './limits/memory-limiter.ts'
 import { DenoKvCodeStore } from './stores/deno-kv.ts'
 
 /**
@@ -18,11 +19,28 @@ import { DenoKvCodeStore } from './stores/deno-kv.ts'
 export async function buildDenoRelay(env: Readonly<Record<string, string>>): Promise<Relay> {
   try {
     const config = parseConfig(env)
-    return createRelay({ config, store: new DenoKvCodeStore(await Deno.openKv(env.DENO_KV_PATH || undefined)) })
+    const limiters = Object.fromEntries(Object.entries(config.rateLimits).map(([name, setting]) => [name, new MemoryRateLimiter(setting)]))
+    return createRelay({
+      config,
+      store: new DenoKvCodeStore(await Deno.openKv(env.DENO_KV_PATH || undefined)),
+      limiters,
+      clientIp: (request) => peers.get(request),
+    })
   } catch (error) {
     if (error instanceof RelayError) return createMisconfiguredRelay(error)
     throw error
   }
+}
+
+/** The socket peer of each request being served; a header could be forged, the peer cannot. */
+const peers = new WeakMap<Request, string>()
+
+/** Serves `relay`, recording each request's peer address for the per-address limits. */
+export function serveRelay(relay: Relay, options: Deno.ServeTcpOptions): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve(options, (request, info) => {
+    peers.set(request, info.remoteAddr.hostname)
+    return relay.fetch(request)
+  })
 }
 
 if (import.meta.main) {
@@ -30,5 +48,5 @@ if (import.meta.main) {
   const relay = await buildDenoRelay(env)
   // Plain HTTP on loopback by default: codes and tokens should only leave the host through a TLS proxy.
   // Deno Deploy ignores both settings.
-  Deno.serve({ port: Number(env.PORT || 8000), hostname: env.HOST || '127.0.0.1' }, relay.fetch)
+  serveRelay(relay, { port: Number(env.PORT || 8000), hostname: env.HOST || '127.0.0.1' })
 }

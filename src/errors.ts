@@ -32,6 +32,9 @@ const ERROR_SPECS = {
   invalid_client: { status: 401, oauthError: 'invalid_client', title: 'Unity did not accept the relay' },
   temporarily_unavailable: { status: 503, oauthError: 'temporarily_unavailable', title: 'Unity is busy' },
   not_found: { status: 404, oauthError: 'invalid_request', title: 'Page not found' },
+  method_not_allowed: { status: 405, oauthError: 'invalid_request', title: 'This address does not accept that method' },
+  payload_too_large: { status: 413, oauthError: 'invalid_request', title: 'The request is too large' },
+  rate_limited: { status: 429, oauthError: 'temporarily_unavailable', title: 'Too many requests' },
   upstream_error: { status: 502, oauthError: 'server_error', title: 'Unity reported an error' },
   upstream_unavailable: { status: 502, oauthError: 'temporarily_unavailable', title: 'Unity is not reachable' },
   upstream_invalid_response: { status: 502, oauthError: 'server_error', title: 'Unity sent an unexpected answer' },
@@ -52,6 +55,8 @@ export interface RelayErrorOptions {
   readonly status?: number
   /** Underlying fault, kept for logs only and never rendered. */
   readonly cause?: unknown
+  /** Response headers the error needs, e.g. `Retry-After` on a 429 or `Allow` on a 405. */
+  readonly headers?: Readonly<Record<string, string>>
 }
 
 /**
@@ -67,6 +72,7 @@ export class RelayError extends Error {
   readonly code: RelayErrorCode
   readonly description: string
   readonly status: number
+  readonly headers: Readonly<Record<string, string>>
 
   constructor(code: RelayErrorCode, description: string, options: RelayErrorOptions = {}) {
     super(`${code}: ${description}`, { cause: options.cause })
@@ -74,6 +80,7 @@ export class RelayError extends Error {
     this.code = code
     this.description = description
     this.status = options.status ?? ERROR_SPECS[code].status
+    this.headers = options.headers ?? {}
   }
 
   /** The `error` value API clients see. */
@@ -86,13 +93,13 @@ export class RelayError extends Error {
     if (format === 'json') {
       return Response.json(
         { error: this.oauthError, error_description: this.description },
-        { status: this.status },
+        { status: this.status, headers: this.headers },
       )
     }
     const page = ErrorPage({ title: ERROR_SPECS[this.code].title, message: this.description, code: this.code, nonce })
     return new Response(`<!doctype html>${page}`, {
       status: this.status,
-      headers: { 'Content-Type': 'text/html; charset=UTF-8' },
+      headers: { ...this.headers, 'Content-Type': 'text/html; charset=UTF-8' },
     })
   }
 }

@@ -14,6 +14,12 @@ export interface Env {
   // Bindings
   /** KV namespace for flow records, keyed `flow:<code_challenge>`. */
   readonly AUTH_CODES?: KVNamespace
+  /** Rate Limiting bindings (wrangler.toml `[[ratelimits]]`); a missing one turns that limit off. */
+  readonly AUTHORIZE_LIMITER?: RateLimit
+  readonly CALLBACK_LIMITER?: RateLimit
+  readonly TOKEN_LIMITER?: RateLimit
+  readonly REFRESH_LIMITER?: RateLimit
+  readonly PICKUP_LIMITER?: RateLimit
 
   // Secrets
   /** Client secret, sent only to Unity's token endpoint. */
@@ -51,7 +57,19 @@ const relays = new WeakMap<Env, Relay>()
 /** Builds the relay for an `env`, or a relay that reports what is misconfigured. */
 export function buildWorkerRelay(env: Env): Relay {
   try {
-    return createRelay({ config: parseConfig(env), store: new WorkersKvCodeStore(env.AUTH_CODES) })
+    return createRelay({
+      config: parseConfig(env),
+      store: new WorkersKvCodeStore(env.AUTH_CODES),
+      limiters: {
+        authorize: env.AUTHORIZE_LIMITER,
+        callback: env.CALLBACK_LIMITER,
+        token: env.TOKEN_LIMITER,
+        refresh: env.REFRESH_LIMITER,
+        pickup: env.PICKUP_LIMITER,
+      },
+      // Cloudflare sets this header at its edge and overwrites any value the client sent.
+      clientIp: (request) => request.headers.get('CF-Connecting-IP') ?? undefined,
+    })
   } catch (error) {
     if (error instanceof RelayError) return createMisconfiguredRelay(error)
     throw error

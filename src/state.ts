@@ -36,7 +36,7 @@ export interface StateKeys {
 
 const VERSION = 'v1'
 /** Longest state accepted before any crypto, so oversized input costs nothing. */
-const MAX_STATE_LENGTH = 1024
+export const MAX_STATE_LENGTH = 1024
 /** Tolerated clock difference between isolates for `iat` in the future. */
 const CLOCK_SKEW_SECONDS = 60
 const encoder = new TextEncoder()
@@ -65,7 +65,12 @@ export async function signState(keys: StateKeys, payload: StatePayload): Promise
   const fields = rt === undefined ? [iat, exp, cc, sc, bh] : [iat, exp, cc, sc, bh, rt]
   const signed = `${VERSION}.${keys.current.kid}.${toBase64Url(encoder.encode(JSON.stringify(fields)))}`
   const signature = await crypto.subtle.sign('HMAC', keys.current.key, encoder.encode(signed))
-  return `${signed}.${toBase64Url(signature)}`
+  const state = `${signed}.${toBase64Url(signature)}`
+  // A state the callback would refuse must be refused now, before the user signs in for nothing.
+  if (state.length > MAX_STATE_LENGTH) {
+    throw new RelayError('invalid_request', 'The sign-in request is too long: use a shorter return_to or scope.')
+  }
+  return state
 }
 
 /**

@@ -12,7 +12,11 @@ export type TokenOutcome =
   | { readonly kind: 'tokens'; readonly body: string }
   /** Unity gave a final answer: the code is spent or the request is wrong. */
   | { readonly kind: 'rejected'; readonly error: RelayError }
-  /** Unity could not be reached or failed (network error, timeout, 5xx): safe to retry. */
+  /**
+   * Unity could not be reached, failed (network error, timeout, 5xx) or sent an answer the relay
+   * cannot read (a redirect, a page, an oversized body): safe to retry, since a code that was
+   * spent after all only earns the retry Unity's `invalid_grant`.
+   */
   | { readonly kind: 'unavailable'; readonly error: RelayError }
 
 /** Parameters of {@link UnityClient.authorizeUrl}. */
@@ -105,15 +109,29 @@ const TOKEN_ERRORS = [
   'invalid_scope',
 ] as const satisfies readonly RelayErrorCode[]
 
+/** Largest token response read from Unity; a real one is a few hundred bytes to a few KiB. */
+export const MAX_UPSTREAM_BODY_BYTES = 64 * 1024
+
 async function readTokenResponse(response: Response): Promise<TokenOutcome> {
   if (response.status >= 500) {
+    await response.body?.cancel().catch(() => undefined)
     return unavailable(`Unity answered ${response.status}. Try again shortly.`)
   }
-  const text = await response.text().catch(() => '')
+  let text: string | undefined
+  try {
+    text = await readBounded(response, MAX_UPSTREAM_BODY_BYTES)
+  } catch (cause) {
+    return unavailable('The connection to Unity broke while it answered. Try again shortly.', cause)
+  }
+  if (text === undefined) return invalidResponse(`Unity's answer was larger than ${MAX_UPSTREAM_BODY_BYTES / 1024} KiB.`)
   const json = parseJsonObject(text)
   if (response.status >= 200 && response.status < 300) {
     if (json && typeof json.access_token === 'string' && typeof json.token_type === 'string') return { kind: 'tokens', body: text }
-    return rejected(new RelayError('upstream_invalid_response', 'Unity answered without an access token.'))
+    return invalidResponse('Unity answered without an access token.')
+  }
+  if (response.status >= 300 && response.status < 400) {
+    // The secret is never sent on to a redirect target (`redirect: 'manual'`).
+    return invalidResponse(`Unity answered ${response.status} with a redirect.`)
   }
   if (response.status >= 400 && response.status < 500 && json && typeof json.error === 'string') {
     const code = TOKEN_ERRORS.find((known) => known === json.error) ?? 'upstream_error'
@@ -121,6 +139,34 @@ async function readTokenResponse(response: Response): Promise<TokenOutcome> {
     return rejected(new RelayError(code, description.slice(0, 300), { status: response.status }))
   }
   return rejected(new RelayError('upstream_invalid_response', `Unity answered ${response.status} without an OAuth error.`))
+}
+
+/**
+ * Reads at most `maxBytes` of a body, chunk by chunk, and cancels the rest: an endless or huge
+ * answer costs the relay `maxBytes` of memory, not the whole body. `undefined` if it was longer;
+ * throws if the connection breaks.
+ */
+async function readBounded(response: Response, maxBytes: number): Promise<string | undefined> {
+  const declared = Number(response.headers.get('Content-Length') ?? Number.NaN)
+  if (declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined)
+    return undefined
+  }
+  if (!response.body) return ''
+  const reader = response.body.getReader()
+  const decoder = new TextDecoder()
+  let size = 0
+  let text = ''
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) return text + decoder.decode()
+    size += value.byteLength
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined)
+      return undefined
+    }
+    text += decoder.decode(value, { stream: true })
+  }
 }
 
 function parseJsonObject(text: string): Record<string, unknown> | null {
@@ -134,6 +180,10 @@ function parseJsonObject(text: string): Record<string, unknown> | null {
 
 function rejected(error: RelayError): TokenOutcome {
   return { kind: 'rejected', error }
+}
+
+function invalidResponse(description: string): TokenOutcome {
+  return { kind: 'unavailable', error: new RelayError('upstream_invalid_response', description) }
 }
 
 function unavailable(description: string, cause?: unknown): TokenOutcome {

@@ -9,7 +9,7 @@ import { callbackQuery } from '../inputs.ts'
 import { flowId } from '../log.ts'
 import { DeniedPage, DonePage } from '../pages.tsx'
 import { verifyState } from '../state.ts'
-import { AUTHORIZATION_ERRORS, guardStore } from '../store.ts'
+import { AUTHORIZATION_ERRORS } from '../store.ts'
 import type { AuthorizationError, FlowRecord } from '../store.ts'
 import type { Relay, RouteDeps } from './deps.ts'
 
@@ -29,7 +29,16 @@ export function mountCallback(app: Relay, deps: RouteDeps): void {
     const exp = now + config.codeTtlSeconds
     const record: FlowRecord =
       input.code !== undefined ? { code: input.code, redirect_uri: deps.redirectUriFor(c), exp } : { error: toAuthorizationError(input.error), exp }
-    await guardStore('save the sign-in in', store.save(flow.cc, record, config.codeTtlSeconds))
+    try {
+      await store.save(flow.cc, record, config.codeTtlSeconds)
+    } catch (cause) {
+      // Unity's code is still unused: keep the binding cookie so that a reload of this page saves it.
+      c.header('Set-Cookie', undefined)
+      throw new RelayError('store_unavailable', 'The relay could not save the sign-in. Reload this page in a moment to try again; you will not need to sign in again.', {
+        cause,
+        headers: { 'Retry-After': '5' },
+      })
+    }
     log.info('callback.stored', { flow: flowId(flow.cc), outcome: 'code' in record ? 'code' : record.error })
     if (flow.rt !== undefined) return c.redirect(flow.rt, 303)
     const nonce = c.get('secureHeadersNonce')

@@ -6,6 +6,7 @@
 import type { Context, Hono } from 'hono'
 import type { SecureHeadersVariables } from 'hono/secure-headers'
 import type { Config } from '../config.ts'
+import type { RateLimitName } from '../limits/settings.ts'
 import type { ErrorFormat } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { StateKeys } from '../state.ts'
@@ -20,8 +21,14 @@ export interface RateLimiter {
   limit(options: { key: string }): Promise<{ success: boolean }>
 }
 
-/** Per-request variables: the CSP nonce and whether errors render as HTML or JSON. */
-export type RelayEnv = { Variables: SecureHeadersVariables & { errorFormat: ErrorFormat } }
+/** One limiter per limit; a missing one is off. See `limits/settings.ts` for the keys. */
+export type RelayLimiters = Partial<Readonly<Record<RateLimitName, RateLimiter>>>
+
+/**
+ * Per-request variables: the CSP nonce, whether errors render as HTML or JSON, and the client's
+ * rate-limit key (its address from the runtime entry, an IPv6 /64; see `limits/client-ip.ts`).
+ */
+export type RelayEnv = { Variables: SecureHeadersVariables & { errorFormat: ErrorFormat; clientKey: string } }
 
 /** The relay's Hono app; serve it with `relay.fetch`. */
 export type Relay = Hono<RelayEnv>
@@ -35,7 +42,7 @@ export interface RouteDeps {
   readonly store: CodeStore
   readonly unity: UnityClient
   readonly log: Logger
-  readonly limiter: RateLimiter | undefined
+  readonly limiters: RelayLimiters
   /** The injected clock, in Unix seconds. */
   nowSeconds(): number
   /** The HMAC keys, imported once per isolate on first use. */

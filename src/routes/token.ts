@@ -7,6 +7,7 @@ import { cors } from 'hono/cors'
 import { sha256Base64Url } from '../base64url.ts'
 import { RelayError } from '../errors.ts'
 import { tokenForm } from '../inputs.ts'
+import { isAllowed, tooManyRequests } from '../limits/by-client-ip.ts'
 import { flowId } from '../log.ts'
 import { guardStore } from '../store.ts'
 import type { TokenOutcome } from '../unity.ts'
@@ -15,18 +16,23 @@ import type { Relay, RouteDeps } from './deps.ts'
 
 /** Mounts `POST /token` and its CORS preflight. */
 export function mountToken(app: Relay, deps: RouteDeps): void {
-  const { config, store, unity, log, limiter } = deps
+  const { config, store, unity, log, limiters } = deps
   app.use('/token', cors({ origin: (origin) => (config.returnToOrigins.includes(origin) ? origin : null), allowMethods: ['POST'], maxAge: 600 }))
 
   app.post('/token', tokenForm, async (c) => {
     const input = c.req.valid('form')
     if (input.grantType === 'refresh_token') {
+      // Anyone holding a refresh token can refresh through the relay, which adds the secret: damp it per address.
+      if (limiters.refresh && !(await isAllowed(limiters.refresh, c.get('clientKey'), log))) {
+        throw tooManyRequests(config.rateLimits.refresh.periodSeconds)
+      }
       return tokenResponse(await unity.refresh({ refreshToken: input.refreshToken, scope: input.scope }))
     }
     const challenge = await sha256Base64Url(input.verifier)
     const flow = flowId(challenge)
-    if (limiter && !(await limiter.limit({ key: challenge })).success) {
-      throw new RelayError('slow_down', 'Poll less often.')
+    // RFC 8628 §3.5: a flow polled faster than its interval is told to slow down.
+    if (limiters.pickup && !(await isAllowed(limiters.pickup, challenge, log))) {
+      throw new RelayError('slow_down', 'Poll less often: wait at least 5 seconds more between requests.')
     }
     const claim = await guardStore('read', store.claim(challenge, deps.nowSeconds()))
     if (!claim) throw new RelayError('authorization_pending', 'The user has not finished signing in yet.')

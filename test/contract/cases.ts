@@ -5,10 +5,11 @@
 import { authorizeCases } from './authorize.cases.ts'
 import { callbackCases } from './callback.cases.ts'
 import type { ContractCase } from './define.ts'
+import { limitsCases } from './limits.cases.ts'
 import { tokenCases } from './token.cases.ts'
 
 export type { ContractCase } from './define.ts'
 export type { StoreHarness, RawRecords } from './harness.ts'
 
 /** All contract cases, grouped by endpoint. */
-export const contractCases: readonly ContractCase[] = [...authorizeCases, ...callbackCases, ...tokenCases]
+export const contractCases: readonly ContractCase[] = [...authorizeCases, ...callbackCases, ...tokenCases, ...limitsCases]

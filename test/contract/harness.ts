@@ -5,7 +5,7 @@
  * is plain web APIs, so the same cases run in workerd and on Deno.
  */
 import { createRelay } from '../../src/app.ts'
-import type { RateLimiter, Relay } from '../../src/app.ts'
+import type { Relay, RelayLimiters } from '../../src/app.ts'
 import { parseConfig } from '../../src/config.ts'
 import type { Config } from '../../src/config.ts'
 import type { LogFields, Logger } from '../../src/log.ts'
@@ -13,6 +13,12 @@ import type { CodeStore } from '../../src/store.ts'
 import { challengeOf, makeVerifier } from '../../dev/pkce.ts'
 import { createStrictUnity } from '../support/unity-stub.ts'
 import type { StrictUnity } from '../support/unity-stub.ts'
+
+/**
+ * The harness plays the runtime entry, which names each request's client address: it takes it
+ * from this header, as the Workers entry takes `CF-Connecting-IP`.
+ */
+export const TEST_PEER_HEADER = 'X-Test-Peer'
 
 /** Where the relay under test pretends to be served. */
 export const RELAY_ORIGIN = 'https://relay.example.com'
@@ -48,7 +54,10 @@ export interface StoreHarness {
 export interface RelayOptions {
   /** Settings added to or removed from {@link TEST_ENV} (`undefined` removes). */
   readonly env?: Readonly<Record<string, string | undefined>>
-  readonly limiter?: RateLimiter
+  readonly limiters?: RelayLimiters
+  /** Wraps the strict Unity stub's fetch, e.g. to inject a fault. */
+  readonly wrapFetch?: (fetch: typeof globalThis.fetch) => typeof globalThis.fetch
+  readonly upstreamTimeoutMs?: number
   /** Wraps the real store, e.g. to inject a fault. */
   readonly wrapStore?: (store: CodeStore) => CodeStore
   /** Replaces the clock; the default starts at the real time and moves only when told. */
@@ -113,10 +122,12 @@ export async function startRelay(harness: StoreHarness, options: RelayOptions = 
   const app = createRelay({
     config,
     store: options.wrapStore ? options.wrapStore(store) : store,
-    fetch: unity.fetch,
+    fetch: options.wrapFetch ? options.wrapFetch(unity.fetch) : unity.fetch,
     clock: options.clock ?? (() => now),
     log,
-    ...(options.limiter ? { limiter: options.limiter } : {}),
+    clientIp: (request) => request.headers.get(TEST_PEER_HEADER) ?? undefined,
+    ...(options.limiters ? { limiters: options.limiters } : {}),
+    ...(options.upstreamTimeoutMs === undefined ? {} : { upstreamTimeoutMs: options.upstreamTimeoutMs }),
   })
   const relayFetch = (path: string, init?: RequestInit) => Promise.resolve(app.request(`${RELAY_ORIGIN}${path}`, init))
 

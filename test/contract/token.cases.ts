@@ -151,7 +151,8 @@ export const tokenCases = [
       await assertJsonError(await relay.fetch('/token', init), 400, error)
     }
     const get = await relay.fetch('/token')
-    assert.equal(get.status, 404)
+    assert.match(String((await assertJsonError(get, 405, 'invalid_request')).error_description), /POST a form/)
+    assert.equal(get.headers.get('Allow'), 'POST')
     assert.ok(await relay.raw.get(flow.challenge), 'nothing consumed the record')
   }),
 
@@ -191,7 +192,7 @@ export const tokenCases = [
     const keys: string[] = []
     let reads = 0
     const relay = await start({
-      limiter: { limit: async ({ key }) => (keys.push(key), { success: false }) },
+      limiters: { pickup: { limit: async ({ key }) => (keys.push(key), { success: false }) } },
       wrapStore: (store): CodeStore => ({ save: store.save.bind(store), claim: (...args) => (reads++, store.claim(...args)) }),
     })
     const flow = await relay.authorize()

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config.ts'
 import { RelayError } from '../../src/errors.ts'
+import { DEFAULT_RATE_LIMITS } from '../../src/limits/settings.ts'
 
 const VALID = {
   UNITY_URL: 'https://unity.example.com/vu/public',
@@ -38,7 +39,22 @@ describe('parseConfig', () => {
       returnToOrigins: [],
       stateTtlSeconds: 600,
       codeTtlSeconds: 120,
+      rateLimits: DEFAULT_RATE_LIMITS,
     })
+  })
+
+  it('reads the rate limits as requests/seconds', () => {
+    const config = parseConfig({ ...VALID, RATE_LIMIT_AUTHORIZE: '100/10', RATE_LIMIT_PICKUP: '1/5' })
+    expect(config.rateLimits.authorize).toEqual({ limit: 100, periodSeconds: 10 })
+    expect(config.rateLimits.pickup).toEqual({ limit: 1, periodSeconds: 5 })
+    expect(config.rateLimits.token).toEqual(DEFAULT_RATE_LIMITS.token)
+  })
+
+  it('a bare ? or # after UNITY_URL or REDIRECT_URI is refused, though the URL parser drops it', () => {
+    for (const suffix of ['?', '#', '/?', '?#']) {
+      expect(problem({ ...VALID, UNITY_URL: `https://u.example/public${suffix}` }).description).toContain('UNITY_URL')
+      expect(problem({ ...VALID, REDIRECT_URI: `https://relay.example.com/callback${suffix}` }).description).toContain('REDIRECT_URI')
+    }
   })
 
   it('reads every optional setting', () => {
@@ -98,6 +114,11 @@ describe('parseConfig', () => {
     ['CODE_TTL_SECONDS', { CODE_TTL_SECONDS: '59' }],
     ['CODE_TTL_SECONDS', { CODE_TTL_SECONDS: '1.5' }],
     ['CODE_TTL_SECONDS', { CODE_TTL_SECONDS: '601' }],
+    ['RATE_LIMIT_AUTHORIZE', { RATE_LIMIT_AUTHORIZE: '600' }],
+    ['RATE_LIMIT_CALLBACK', { RATE_LIMIT_CALLBACK: '0/60' }],
+    ['RATE_LIMIT_TOKEN', { RATE_LIMIT_TOKEN: '10/0' }],
+    ['RATE_LIMIT_REFRESH', { RATE_LIMIT_REFRESH: '10/3601' }],
+    ['RATE_LIMIT_PICKUP', { RATE_LIMIT_PICKUP: 'off' }],
   ])('names %s when it is invalid', (name, override) => {
     const error = problem({ ...VALID, ...override })
     expect(error.code).toBe('misconfigured')

@@ -1,0 +1,57 @@
+/**
+ * @module
+ * Rate limiting as Hono middleware: `limitByClientIp` guards a route per client address, and
+ * `isAllowed` checks any key (a flow, an address) from inside a handler.
+ */
+import type { MiddlewareHandler } from 'hono'
+import { RelayError } from '../errors.ts'
+import type { Logger } from '../log.ts'
+import { faultName } from '../routes/deps.ts'
+import type { RateLimiter, RelayEnv } from '../routes/deps.ts'
+
+/** Options of {@link limitByClientIp}. */
+export interface LimitByClientIpOptions {
+  /** `undefined` turns the limit off (e.g. a Worker deployed without the binding). */
+  readonly limiter: RateLimiter | undefined
+  /** Sent as `Retry-After` on a refusal: the limit's period. */
+  readonly retryAfterSeconds: number
+  readonly log: Logger
+}
+
+/**
+ * Refuses a client address that has used up its limit with 429 and `Retry-After` (RFC 6585 §4),
+ * rendered as a page or JSON like every other error on the route. The key is the request's
+ * `clientKey` variable, which `createRelay` sets from the runtime entry's client address.
+ *
+ * @example
+ * app.use('/device', limitByClientIp({ limiter: limiters.device, retryAfterSeconds: 60, log }))
+ */
+export function limitByClientIp({ limiter, retryAfterSeconds, log }: LimitByClientIpOptions): MiddlewareHandler<RelayEnv> {
+  if (!Number.isSafeInteger(retryAfterSeconds) || retryAfterSeconds < 1) throw new RangeError('limitByClientIp: retryAfterSeconds must be a whole number of seconds')
+  return async function limitByClientIpHandler(c, next) {
+    if (limiter && !(await isAllowed(limiter, c.get('clientKey'), log))) {
+      throw tooManyRequests(retryAfterSeconds)
+    }
+    await next()
+  }
+}
+
+/** The 429 for a client over a per-address limit. */
+export function tooManyRequests(retryAfterSeconds: number): RelayError {
+  return new RelayError('rate_limited', `Too many requests from your network. Try again in ${retryAfterSeconds} seconds.`, {
+    headers: { 'Retry-After': String(retryAfterSeconds) },
+  })
+}
+
+/**
+ * Counts one request for `key`. A limiter fault lets the request through: limits damp abuse,
+ * and sign-ins must not fail because the limiter is down.
+ */
+export async function isAllowed(limiter: RateLimiter, key: string, log: Logger): Promise<boolean> {
+  try {
+    return (await limiter.limit({ key })).success
+  } catch (cause) {
+    log.warn('limit.unavailable', { fault: faultName(cause) })
+    return true
+  }
+}

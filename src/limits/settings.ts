@@ -1,0 +1,44 @@
+/**
+ * @module
+ * The relay's rate limits: what each one counts, per what key, and its default. On Workers the
+ * `[[ratelimits]]` bindings in wrangler.toml carry these numbers; on Deno the `RATE_LIMIT_*`
+ * settings do.
+ */
+
+/** One limit: at most `limit` requests per key in `periodSeconds`. */
+export interface RateLimitSetting {
+  readonly limit: number
+  readonly periodSeconds: number
+}
+
+/**
+ * The limits, by name. `authorize`, `callback`, `token` and `refresh` are keyed by client
+ * address (an IPv6 /64); `pickup` by flow (the PKCE `code_challenge`).
+ */
+export type RateLimitName = 'authorize' | 'callback' | 'token' | 'refresh' | 'pickup'
+
+/** Every limit's setting. */
+export type RateLimits = Readonly<Record<RateLimitName, RateLimitSetting>>
+
+/**
+ * Defaults, sized for a whole company behind one NAT address: 300 sign-ins a minute from one
+ * address (two `/authorize` requests and one `/callback` each), 100 apps polling every 5 s, and
+ * a refresh a minute for 1,200 users. One flow may poll 3 times in 10 s: an app that keeps to
+ * RFC 8628's 5-second interval, plus one retry, never hears `slow_down`.
+ */
+export const DEFAULT_RATE_LIMITS: RateLimits = {
+  authorize: { limit: 600, periodSeconds: 60 },
+  callback: { limit: 300, periodSeconds: 60 },
+  token: { limit: 1200, periodSeconds: 60 },
+  refresh: { limit: 1200, periodSeconds: 60 },
+  pickup: { limit: 3, periodSeconds: 10 },
+}
+
+/** The setting that overrides each default, e.g. `RATE_LIMIT_TOKEN=1200/60`. */
+export const RATE_LIMIT_SETTINGS: Readonly<Record<RateLimitName, string>> = {
+  authorize: 'RATE_LIMIT_AUTHORIZE',
+  callback: 'RATE_LIMIT_CALLBACK',
+  token: 'RATE_LIMIT_TOKEN',
+  refresh: 'RATE_LIMIT_REFRESH',
+  pickup: 'RATE_LIMIT_PICKUP',
+}

@@ -1,0 +1,199 @@
+/**
+ * @module
+ * Contract of the abuse limits: the body limit, per-address and per-flow rate limits, the signed
+ * state's length, Unity's answer size, and 404/405 answers.
+ */
+import { strict as assert } from 'node:assert'
+import { MAX_BODY_BYTES } from '../../src/app.ts'
+import { MemoryRateLimiter } from '../../src/limits/memory-limiter.ts'
+import type { RelayLimiters } from '../../src/app.ts'
+import { challengeOf, makeVerifier } from '../../dev/pkce.ts'
+import { assertErrorPage, assertJsonError, contract } from './define.ts'
+import type { Start } from './define.ts'
+import { RELAY_ORIGIN, TEST_PEER_HEADER } from './harness.ts'
+
+const CODE = 'unity-code-0123456789'
+const TOKENS = '{"access_token":"at-123","token_type":"Bearer","refresh_token":"rt-456"}'
+const MiB = 1024 * 1024
+
+/** A body of `totalBytes` that is produced only as it is read, counting what was pulled. */
+function lazyBody(totalBytes: number): { stream: ReadableStream<Uint8Array>; pulled: () => number } {
+  const chunk = new TextEncoder().encode('grant_type=refresh_token&refresh_token='.padEnd(64 * 1024, 'x'))
+  let pulled = 0
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pulled >= totalBytes) return controller.close()
+      pulled += chunk.byteLength
+      controller.enqueue(chunk)
+    },
+  }, { highWaterMark: 0 })
+  return { stream, pulled: () => pulled }
+}
+
+function postForm(path: string, body: string, peer = '203.0.113.7'): [string, RequestInit] {
+  return [path, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', [TEST_PEER_HEADER]: peer }, body }]
+}
+
+async function withLimits(start: Start, limits: Partial<Record<keyof RelayLimiters, [number, number]>>) {
+  let now = Date.now()
+  const limiters: RelayLimiters = Object.fromEntries(
+    Object.entries(limits).map(([name, [limit, periodSeconds]]) => [name, new MemoryRateLimiter({ limit, periodSeconds, clock: () => now })]),
+  )
+  const relay = await start({ limiters, clock: () => now })
+  return { relay, advance: (seconds: number) => (now += seconds * 1000) }
+}
+
+export const limitsCases = [
+  contract('body limit: a streamed 300 MB POST /token is refused with 413 JSON after reading at most a chunk past the limit', async (start) => {
+    const relay = await start()
+    const { stream, pulled } = lazyBody(300 * MiB)
+    const response = await relay.fetch('/token', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit)
+    await assertJsonError(response, 413, 'invalid_request')
+    assert.ok(pulled() <= MAX_BODY_BYTES + 2 * 64 * 1024, `read ${pulled()} bytes`)
+  }),
+
+  contract('body limit: a declared 520 MB body is refused from its Content-Length without reading it', async (start) => {
+    const relay = await start()
+    const { stream, pulled } = lazyBody(520 * MiB)
+    const response = await relay.fetch('/token', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': String(520 * MiB) },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit)
+    await assertJsonError(response, 413, 'invalid_request')
+    assert.ok(pulled() <= 2 * 64 * 1024, `read ${pulled()} bytes`)
+  }),
+
+  contract('body limit: applies to every POST; browser paths get a page, the API JSON', async (start) => {
+    const relay = await start()
+    const big = 'x'.repeat(MAX_BODY_BYTES + 1)
+    await assertErrorPage(await relay.fetch(...postForm('/authorize', big)), 413, 'payload_too_large')
+    await assertErrorPage(await relay.fetch(...postForm('/callback', big)), 413, 'payload_too_large')
+    await assertJsonError(await relay.fetch(...postForm('/nowhere', big)), 413, 'invalid_request')
+    // A refresh token at the input limit still fits well under the body limit.
+    relay.unity.expectTokenCall({ grant_type: 'refresh_token', refresh_token: 'r'.repeat(4096) }, { status: 200, body: TOKENS })
+    assert.equal((await relay.fetch(...postForm('/token', `grant_type=refresh_token&refresh_token=${'r'.repeat(4096)}`))).status, 200)
+  }),
+
+  contract('state length: a return_to that would make the state too long is refused at /authorize, not after sign-in', async (start) => {
+    const relay = await start()
+    const returnTo = `https://app.example.com/${'\u7b7e'.repeat(80)}`
+    const query = new URLSearchParams({ code_challenge: await challengeOf(makeVerifier()), code_challenge_method: 'S256', return_to: returnTo })
+    const response = await relay.fetch(`/authorize?${query}`)
+    await assertErrorPage(response, 400, 'invalid_request')
+    assert.equal(response.headers.getSetCookie().length, 0, 'no binding cookie for a refused flow')
+    // A return_to just short of the limit still works end to end.
+    const flow = await relay.authorize({ return_to: `https://app.example.com/${'\u7b7e'.repeat(30)}` })
+    assert.equal((await relay.callback(flow, { code: CODE, state: flow.state })).status, 303)
+  }),
+
+  contract('404 and 405: no-store everywhere, Allow names the methods, pages on browser paths and JSON elsewhere', async (start) => {
+    const relay = await start()
+    const missing = await relay.fetch('/nowhere')
+    await assertJsonError(missing, 404, 'invalid_request')
+    const getToken = await relay.fetch('/token')
+    assert.equal(getToken.headers.get('Allow'), 'POST')
+    assert.match(String((await assertJsonError(getToken, 405, 'invalid_request')).error_description), /POST a form/)
+    for (const path of ['/authorize', '/callback']) {
+      const response = await relay.fetch(path, { method: 'PUT' })
+      assert.equal(response.headers.get('Allow'), 'GET')
+      assert.equal(response.headers.get('Cache-Control'), 'no-store')
+      await assertErrorPage(response, 405, 'method_not_allowed')
+    }
+    const deleted = await relay.fetch('/token', { method: 'DELETE' })
+    assert.equal(deleted.headers.get('Cache-Control'), 'no-store')
+    assert.equal(deleted.status, 405)
+  }),
+
+  contract('rate limit: /authorize counts per client address and answers 429 with a page and Retry-After', async (start) => {
+    const { relay, advance } = await withLimits(start, { authorize: [2, 60] })
+    const url = `/authorize?code_challenge=${await challengeOf(makeVerifier())}&code_challenge_method=S256`
+    const from = (peer: string) => relay.fetch(url, { headers: { [TEST_PEER_HEADER]: peer } })
+    assert.equal((await from('203.0.113.7')).status, 302)
+    assert.equal((await from('203.0.113.7')).status, 302)
+    const refused = await from('203.0.113.7')
+    assert.equal(refused.headers.get('Retry-After'), '60')
+    assert.equal(refused.headers.get('Cache-Control'), 'no-store')
+    assert.equal(refused.headers.getSetCookie().length, 0)
+    await assertErrorPage(refused, 429, 'rate_limited')
+    assert.equal((await from('198.51.100.9')).status, 302, 'another address has its own budget')
+    // One IPv6 subscriber holds a /64: rotating the low bits does not buy a new budget.
+    assert.equal((await from('2001:db8:1:2::1')).status, 302)
+    assert.equal((await from('2001:db8:1:2:ffff::2')).status, 302)
+    assert.equal((await from('2001:db8:1:2:aaaa:bbbb:cccc:dddd')).status, 429)
+    advance(60)
+    assert.equal((await from('203.0.113.7')).status, 302, 'the budget comes back after the period')
+  }),
+
+  contract('rate limit: /callback and /token count per address; /token answers 429 JSON', async (start) => {
+    const { relay } = await withLimits(start, { callback: [1, 60], token: [1, 60] })
+    await relay.fetch('/callback?state=x&code=y', { headers: { [TEST_PEER_HEADER]: '203.0.113.7' } })
+    await assertErrorPage(await relay.fetch('/callback?state=x&code=y', { headers: { [TEST_PEER_HEADER]: '203.0.113.7' } }), 429, 'rate_limited')
+    const pickup = `grant_type=authorization_code&code_verifier=${makeVerifier()}`
+    await assertJsonError(await relay.fetch(...postForm('/token', pickup)), 400, 'authorization_pending')
+    const refused = await relay.fetch(...postForm('/token', pickup))
+    assert.equal(refused.headers.get('Retry-After'), '60')
+    await assertJsonError(refused, 429, 'temporarily_unavailable')
+  }),
+
+  contract('rate limit: refreshes count per address before Unity is called', async (start) => {
+    const { relay } = await withLimits(start, { refresh: [1, 60] })
+    relay.unity.expectTokenCall({ grant_type: 'refresh_token', refresh_token: 'rt-456' }, { status: 200, body: TOKENS })
+    assert.equal((await relay.fetch(...postForm('/token', 'grant_type=refresh_token&refresh_token=rt-456'))).status, 200)
+    await assertJsonError(await relay.fetch(...postForm('/token', 'grant_type=refresh_token&refresh_token=rt-456')), 429, 'temporarily_unavailable')
+    relay.unity.expectTokenCall({ grant_type: 'refresh_token', refresh_token: 'rt-456' }, { status: 200, body: TOKENS })
+    assert.equal((await relay.fetch(...postForm('/token', 'grant_type=refresh_token&refresh_token=rt-456', '198.51.100.9'))).status, 200)
+  }),
+
+  contract('rate limit: polling one flow faster than its interval gets slow_down (RFC 8628 §3.5), then tokens', async (start) => {
+    const { relay, advance } = await withLimits(start, { pickup: [1, 5] })
+    const flow = await relay.authorize()
+    await assertJsonError(await relay.pickup(flow.verifier), 400, 'authorization_pending')
+    await assertJsonError(await relay.pickup(flow.verifier), 400, 'slow_down')
+    assert.equal((await relay.callback(flow, { code: CODE, state: flow.state })).status, 200)
+    const other = await relay.authorize()
+    await assertJsonError(await relay.pickup(other.verifier), 400, 'authorization_pending', )
+    advance(5)
+    relay.unity.expectTokenCall({ grant_type: 'authorization_code', code: CODE, redirect_uri: `${RELAY_ORIGIN}/callback`, code_verifier: flow.verifier }, { status: 200, body: TOKENS })
+    assert.equal((await relay.pickup(flow.verifier)).status, 200)
+  }),
+
+  contract('rate limit: a failing limiter lets the request through and logs only its fault class', async (start) => {
+    const broken = { limit: () => Promise.reject(new Error('limiter down at 203.0.113.7')) }
+    const relay = await start({ limiters: { authorize: broken, pickup: broken } })
+    const flow = await relay.authorize()
+    await assertJsonError(await relay.pickup(flow.verifier), 400, 'authorization_pending')
+    assert.ok(relay.logs.some((line) => line.includes('limit.unavailable') && line.includes('"fault":"Error"')))
+    assert.equal(relay.logs.join('\n').includes('203.0.113.7'), false)
+  }),
+
+  contract('upstream: a Unity answer over 64 KiB is 502 upstream_invalid_response, read no further, and the record stays', async (start) => {
+    let pulled = 0
+    const relay = await start({
+      wrapFetch: (fetch) => async (input, init) => {
+        await fetch(input, init)
+        const chunk = new TextEncoder().encode(`{"access_token":"${'a'.repeat(16 * 1024)}`)
+        return new Response(new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (pulled >= 400 * MiB) return controller.close()
+            pulled += chunk.byteLength
+            controller.enqueue(chunk)
+          },
+        }, { highWaterMark: 0 }), { status: 200, headers: { 'Content-Type': 'application/json' } })
+      },
+    })
+    const flow = await relay.authorize()
+    assert.equal((await relay.callback(flow, { code: CODE, state: flow.state })).status, 200)
+    relay.unity.expectTokenCall({ grant_type: 'authorization_code', code: CODE, redirect_uri: `${RELAY_ORIGIN}/callback`, code_verifier: flow.verifier }, { status: 200, body: TOKENS })
+    const body = await assertJsonError(await relay.pickup(flow.verifier), 502, 'server_error')
+    assert.match(String(body.error_description), /larger than 64 KiB/)
+    assert.ok(pulled <= 64 * 1024 + 2 * 16 * 1024 + 64, `read ${pulled} bytes`)
+    assert.ok(await relay.raw.get(flow.challenge), 'record kept for a retry')
+  }),
+]
