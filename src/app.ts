@@ -156,8 +156,6 @@ function createBaseApp(log: Logger): Relay {
 
 function renderError(c: RelayContext, error: RelayError): Response {
   const response = error.toResponse(c.get('errorFormat') ?? 'json', c.get('secureHeadersNonce'))
-  // An error thrown inside a middleware skips the code after its `next()`, so errors mark themselves.
-  noStore(response.headers)
   // newResponse keeps headers already set on the context, e.g. the cleared binding cookie.
   return c.newResponse(response.body, response)
 }

@@ -5,6 +5,7 @@
 import { authorizeCases } from './authorize.cases.ts'
 import { callbackCases } from './callback.cases.ts'
 import type { ContractCase } from './define.ts'
+import { faultCases } from './faults.cases.ts'
 import { limitsCases } from './limits.cases.ts'
 import { tokenCases } from './token.cases.ts'
 
@@ -12,4 +13,4 @@ export type { ContractCase } from './define.ts'
 export type { StoreHarness, RawRecords } from './harness.ts'
 
 /** All contract cases, grouped by endpoint. */
-export const contractCases: readonly ContractCase[] = [...authorizeCases, ...callbackCases, ...tokenCases, ...limitsCases]
+export const contractCases: readonly ContractCase[] = [...authorizeCases, ...callbackCases, ...tokenCases, ...limitsCases, ...faultCases]
