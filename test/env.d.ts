@@ -4,6 +4,8 @@ declare global {
   namespace Cloudflare {
     interface Env extends RelayEnv {
       readonly AUTH_CODES: KVNamespace
+      /** Fuzz cases per endpoint (vitest.config.ts). */
+      readonly FUZZ_RUNS: string
     }
     interface GlobalProps {
       mainModule: typeof import('../src/index.ts')

@@ -1,0 +1,189 @@
+/**
+ * @module
+ * fast-check properties over every endpoint, runtime-neutral like the contract cases. Each
+ * property drives one relay with generated requests and checks, for every answer:
+ * - no 5xx (no fault is injected);
+ * - a 4xx stored nothing and called Unity never;
+ * - no generated value appears raw in an HTML page;
+ * - no generated secret appears in any log line;
+ * - a redirect goes only to Unity or an allowlisted origin.
+ * Adding an endpoint (e.g. the device flow) is one more {@link endpointProperty} call.
+ */
+import { strict as assert } from 'node:assert'
+import fc from 'fast-check'
+import type { CodeStore } from '../../src/store.ts'
+import { contract } from '../contract/define.ts'
+import type { ContractCase } from '../contract/define.ts'
+import type { RelayUnderTest } from '../contract/harness.ts'
+
+/** Every generated secret carries this, so a log line holding one is easy to spot. */
+const SECRET_MARK = 'fzsecret'
+/** Every generated free text carries this markup, so raw reflection in a page is easy to spot. */
+const MARKUP = '<x-fz a="1">'
+
+const TOKENS = '{"access_token":"at-fzsecret","token_type":"Bearer","refresh_token":"rt-fzsecret"}'
+
+/** What the spies saw during one generated request. */
+interface Observed {
+  saves: number
+  unityCalls: number
+}
+
+/** One generated request: what to send once the relay is up. */
+type Send = (relay: RelayUnderTest) => Promise<Response>
+
+const text = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'grapheme', maxLength: 20 }),
+  fc.string({ maxLength: 20 }).map((value) => `${value}${MARKUP}`),
+  fc.constantFrom('', ' ', '%00', '%', '\u0000', '../', 'javascript:alert(1)', '//evil.example', 'https://evil.example', 'a'.repeat(3000)),
+)
+// fast-check keeps strings short by default: well-formed verifiers and tokens are drawn on purpose.
+const secret = fc.oneof(
+  fc.stringMatching(/^fzsecret[A-Za-z0-9\-._~]{35,120}$/),
+  fc.stringMatching(/^fzsecret[A-Za-z0-9\-._~]{0,140}$/),
+  text.map((value) => `${SECRET_MARK}${value}`),
+)
+const challenge = fc.oneof(
+  fc.constant(undefined),
+  fc.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+  fc.stringMatching(/^[A-Za-z0-9_=+/-]{0,60}$/),
+  text,
+)
+const returnTo = fc.oneof(
+  fc.constant(undefined),
+  fc.constantFrom('https://app.example.com', 'https://app.example.com/', 'https://desk.example.org:8443/x?y=1', 'https://app.example.com.evil.example/', 'https://app.example.com@evil.example/', 'HTTPS://APP.EXAMPLE.COM/', 'https://app.example.com\\@evil.example'),
+  fc.webUrl({ withQueryParameters: true, withFragments: true }),
+  fc.tuple(fc.constantFrom('https://app.example.com/', 'https://desk.example.org:8443/'), text).map(([origin, path]) => origin + path),
+  text,
+)
+
+function query(params: Record<string, string | undefined>, duplicate: string | undefined): string {
+  const search = new URLSearchParams()
+  for (const [name, value] of Object.entries(params)) if (value !== undefined) search.append(name, value)
+  if (duplicate !== undefined && params[duplicate] !== undefined) search.append(duplicate, params[duplicate] ?? '')
+  return search.toString()
+}
+
+const authorizeRequests: fc.Arbitrary<Send> = fc
+  .record({
+    code_challenge: challenge,
+    code_challenge_method: fc.option(fc.oneof(fc.constant('S256'), fc.constant('plain'), text), { nil: undefined }),
+    scope: fc.option(fc.oneof(fc.constantFrom('api', 'api read', 'openid'), text), { nil: undefined }),
+    return_to: returnTo,
+    duplicate: fc.option(fc.constantFrom('code_challenge', 'scope', 'return_to'), { nil: undefined }),
+  })
+  .map(({ duplicate, ...params }) => (relay) => relay.fetch(`/authorize?${query(params, duplicate)}`))
+
+/** Mostly `undefined`: the rare twist keeps most generated callbacks deep enough to reach the store. */
+const rarely = <T>(arbitrary: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> =>
+  fc.oneof({ arbitrary: fc.constant(undefined), weight: 4 }, { arbitrary, weight: 1 })
+
+const callbackRequests: fc.Arbitrary<Send> = fc
+  .record({
+    realState: fc.oneof({ arbitrary: fc.constant(true), weight: 3 }, { arbitrary: fc.constant(false), weight: 1 }),
+    flowReturnTo: returnTo,
+    tamper: rarely(fc.nat(300)),
+    state: secret,
+    answer: fc.oneof(
+      { arbitrary: secret.map((code) => ({ code })), weight: 3 },
+      { arbitrary: fc.oneof(fc.constantFrom('access_denied', 'server_error', 'invalid_scope'), text).map((error) => ({ error })), weight: 2 },
+      { arbitrary: fc.record({ code: secret, error: text }), weight: 1 },
+      { arbitrary: fc.constant({}), weight: 1 },
+    ),
+    error_description: fc.option(text, { nil: undefined }),
+    iss: rarely(text),
+    cookie: fc.oneof({ arbitrary: fc.constant('flow'), weight: 3 }, { arbitrary: fc.constantFrom('none', 'forged'), weight: 1 }),
+    duplicate: rarely(fc.constantFrom('state', 'code', 'error')),
+  })
+  .map(({ realState, flowReturnTo, tamper, cookie, duplicate, answer, ...params }) => async (relay) => {
+    let state = params.state
+    let flowCookie = `__Host-uor-${SECRET_MARK}=${SECRET_MARK}`
+    if (realState) {
+      // A return_to that /authorize accepted is where the callback may send the browser: it must be allowlisted.
+      const flow = await relay.authorize(flowReturnTo === undefined ? {} : { return_to: flowReturnTo }).catch(() => relay.authorize())
+      state = tamper === undefined ? flow.state : flow.state.slice(0, tamper % flow.state.length) + 'A' + flow.state.slice((tamper % flow.state.length) + 1)
+      if (cookie === 'flow') flowCookie = flow.cookie
+    }
+    const headers: Record<string, string> = cookie === 'none' ? {} : { Cookie: flowCookie }
+    return relay.fetch(`/callback?${query({ ...params, ...answer, state }, duplicate)}`, { headers })
+  })
+
+const tokenRequests: fc.Arbitrary<Send> = fc
+  .record({
+    grant_type: fc.option(fc.oneof(fc.constantFrom('authorization_code', 'refresh_token', 'password', 'client_credentials'), text), { nil: undefined }),
+    code_verifier: fc.option(fc.oneof(secret, fc.constant(undefined)), { nil: undefined }),
+    refresh_token: fc.option(secret, { nil: undefined }),
+    scope: fc.option(fc.oneof(fc.constant('api'), text), { nil: undefined }),
+    code: fc.option(secret, { nil: undefined }),
+    contentType: fc.constantFrom('application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=UTF-8', 'application/json', 'text/plain', 'multipart/form-data; boundary=x', undefined),
+    duplicate: fc.option(fc.constantFrom('grant_type', 'code_verifier', 'refresh_token'), { nil: undefined }),
+  })
+  .map(({ contentType, duplicate, ...params }) => (relay) =>
+    relay.fetch('/token', { method: 'POST', headers: contentType === undefined ? {} : { 'Content-Type': contentType }, body: query(params, duplicate) }),
+  )
+
+/**
+ * A property over one endpoint: generated requests against one relay whose store and Unity are
+ * spied on. Unity answers any call with tokens, so a Unity call made on a 4xx would show.
+ */
+export function endpointProperty(endpoint: string, requests: fc.Arbitrary<Send>, numRuns: number): ContractCase {
+  return contract(`fuzz: ${endpoint} (${numRuns} cases): no 5xx, nothing stored or sent to Unity on a 4xx, no reflection, no secret in logs`, async (start) => {
+    const observed: Observed = { saves: 0, unityCalls: 0 }
+    const relay = await start({
+      wrapStore: (store): CodeStore =>
+        new Proxy(store, {
+          get(target, property) {
+            const value: unknown = Reflect.get(target, property, target)
+            if (typeof value !== 'function') return value
+            return (...args: unknown[]) => {
+              if (property === 'save') observed.saves++
+              return (value as (...a: unknown[]) => unknown).apply(target, args)
+            }
+          },
+        }),
+      wrapFetch: () => async () => {
+        observed.unityCalls++
+        return new Response(TOKENS, { status: 200, headers: { 'Content-Type': 'application/json' } })
+      },
+    })
+    await fc.assert(
+      fc.asyncProperty(requests, async (send) => {
+        const before = { ...observed }
+        relay.logs.length = 0
+        const response = await send(relay)
+        const body = await response.text()
+        const saves = observed.saves - before.saves
+        const unityCalls = observed.unityCalls - before.unityCalls
+        assert.ok(response.status < 500, `${response.status}: ${body.slice(0, 300)}`)
+        assert.equal(response.headers.get('Cache-Control'), 'no-store')
+        if (response.status >= 400) {
+          assert.equal(saves, 0, 'a 4xx stored something')
+          assert.equal(unityCalls, 0, 'a 4xx called Unity')
+        }
+        if ((response.headers.get('Content-Type') ?? '').startsWith('text/html')) {
+          assert.equal(body.includes('<x-fz'), false, 'generated markup reflected raw')
+        }
+        const location = response.headers.get('Location')
+        if (location !== null) {
+          // No open redirect (RFC 9700 §4.11): only Unity or an allowlisted app origin.
+          const allowed = [new URL(relay.config.authorizeEndpoint).origin, ...relay.config.returnToOrigins]
+          assert.ok(allowed.includes(new URL(location).origin), `redirect to ${location.slice(0, 100)}`)
+          assert.equal(location.includes('<x-fz'), false)
+        }
+        for (const line of relay.logs) assert.equal(line.includes(SECRET_MARK), false, `secret in log: ${line.slice(0, 200)}`)
+      }),
+      { numRuns },
+    )
+  })
+}
+
+/** Every endpoint's property, each at `numRuns` generated requests. */
+export function fuzzProperties(numRuns: number): readonly ContractCase[] {
+  return [
+    endpointProperty('GET /authorize', authorizeRequests, numRuns),
+    endpointProperty('GET /callback', callbackRequests, numRuns),
+    endpointProperty('POST /token', tokenRequests, numRuns),
+  ]
+}
+
