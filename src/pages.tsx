@@ -28,7 +28,7 @@ strong { color: var(--fg); }
 .caution p { margin: 0; color: var(--fg); }
 .caution p + p { margin-top: 6px; }
 .actions { display: flex; flex-wrap: wrap; gap: 12px; margin-top: 20px; }
-.actions button { flex: 1 1 140px; min-height: 48px; padding: 10px 16px; border-radius: 10px; font: 600 1rem/1.2 inherit; cursor: pointer; }
+.actions button { flex: 1 1 140px; min-height: 48px; padding: 10px 16px; border-radius: 10px; font: inherit; font-weight: 600; cursor: pointer; }
 .actions .primary { border: 0; background: var(--ask); color: var(--on-mark); }
 .actions .secondary { border: 2px solid var(--line); background: transparent; color: var(--fg); }
 .actions button:focus-visible { outline: 3px solid var(--ask); outline-offset: 2px; }
