@@ -9,7 +9,7 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
 import { NONCE, secureHeaders } from 'hono/secure-headers'
-import type { Context } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import type { Config } from './config.ts'
 import { RelayError } from './errors.ts'
 import { limitByClientIp } from './limits/by-client-ip.ts'
@@ -18,7 +18,7 @@ import type { ClientIpOf } from './limits/client-ip.ts'
 import type { RateLimitName } from './limits/settings.ts'
 import { consoleLogger } from './log.ts'
 import type { Logger } from './log.ts'
-import { mountAuthorize } from './routes/authorize.ts'
+import { mountAuthorize } from './routes/authorize.tsx'
 import { mountCallback } from './routes/callback.tsx'
 import { faultName } from './routes/deps.ts'
 import type { Clock, Relay, RelayContext, RelayEnv, RelayLimiters, RouteDeps } from './routes/deps.ts'
@@ -100,7 +100,7 @@ export function createRelay(deps: RelayDeps): Relay {
   mountAuthorize(app, routeDeps)
   mountCallback(app, routeDeps)
   mountToken(app, routeDeps)
-  allowOnly(app, '/authorize', ['GET'], 'Open this address in a browser; apps link to it with GET.')
+  allowOnly(app, '/authorize', ['GET', 'POST'], 'Open this address in a browser; apps link to it with GET, and its page answers with POST.')
   allowOnly(app, '/callback', ['GET'], 'Only Unity sends browsers here, with GET.')
   allowOnly(app, '/token', ['POST'], 'POST a form (application/x-www-form-urlencoded) to /token (RFC 6749 §3.2).')
   return app
@@ -127,10 +127,14 @@ export function createMisconfiguredRelay(error: RelayError, log: Logger = consol
 
 function createBaseApp(log: Logger): Relay {
   const app = new Hono<RelayEnv>()
+  // Registered first so it runs after secureHeaders has set the CSP.
+  app.use(pageFormAction)
   app.use(
     secureHeaders({
       // RFC 9700 §4.2.4: the callback URL carries the code, so it must not leak via Referer.
       referrerPolicy: 'no-referrer',
+      // A route may set its own Referrer-Policy (the confirmation page needs `same-origin`).
+      overwrite: false,
       contentSecurityPolicy: {
         defaultSrc: ["'none'"],
         styleSrc: [NONCE],
@@ -164,6 +168,17 @@ function renderError(c: RelayContext, error: RelayError): Response {
 function noStore(headers: Headers): void {
   headers.set('Cache-Control', 'no-store')
   headers.set('Pragma', 'no-cache')
+}
+
+/**
+ * Only a page with a form (the confirmation page) widens `form-action`, to the sources it declared
+ * with `c.set('formAction')`; every other response keeps `'none'`.
+ */
+const pageFormAction: MiddlewareHandler<RelayEnv> = async (c, next) => {
+  await next()
+  const sources = c.get('formAction')
+  const csp = c.res.headers.get('Content-Security-Policy')
+  if (sources !== undefined && csp !== null) c.res.headers.set('Content-Security-Policy', csp.replace("form-action 'none'", `form-action ${sources}`))
 }
 
 /** `route` is Hono's matched pattern (e.g. `/callback`), never request input. */

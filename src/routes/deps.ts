@@ -25,10 +25,11 @@ export interface RateLimiter {
 export type RelayLimiters = Partial<Readonly<Record<RateLimitName, RateLimiter>>>
 
 /**
- * Per-request variables: the CSP nonce, whether errors render as HTML or JSON, and the client's
- * rate-limit key (its address from the runtime entry, an IPv6 /64; see `limits/client-ip.ts`).
+ * Per-request variables: the CSP nonce, whether errors render as HTML or JSON, a page's CSP
+ * `form-action`, and the client's rate-limit key (its address from the runtime entry, an IPv6
+ * /64; see `limits/client-ip.ts`).
  */
-export type RelayEnv = { Variables: SecureHeadersVariables & { errorFormat: ErrorFormat; clientKey: string } }
+export type RelayEnv = { Variables: SecureHeadersVariables & { errorFormat: ErrorFormat; formAction?: string; clientKey: string } }
 
 /** The relay's Hono app; serve it with `relay.fetch`. */
 export type Relay = Hono<RelayEnv>

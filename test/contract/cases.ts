@@ -4,6 +4,7 @@
  */
 import { authorizeCases } from './authorize.cases.ts'
 import { callbackCases } from './callback.cases.ts'
+import { confirmCases } from './confirm.cases.ts'
 import type { ContractCase } from './define.ts'
 import { faultCases } from './faults.cases.ts'
 import { limitsCases } from './limits.cases.ts'
@@ -13,4 +14,4 @@ export type { ContractCase } from './define.ts'
 export type { StoreHarness, RawRecords } from './harness.ts'
 
 /** All contract cases, grouped by endpoint. */
-export const contractCases: readonly ContractCase[] = [...authorizeCases, ...callbackCases, ...tokenCases, ...limitsCases, ...faultCases]
+export const contractCases: readonly ContractCase[] = [...authorizeCases, ...confirmCases, ...callbackCases, ...tokenCases, ...limitsCases, ...faultCases]

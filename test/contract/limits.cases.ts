@@ -100,9 +100,9 @@ export const limitsCases = [
     const getToken = await relay.fetch('/token')
     assert.equal(getToken.headers.get('Allow'), 'POST')
     assert.match(String((await assertJsonError(getToken, 405, 'invalid_request')).error_description), /POST a form/)
-    for (const path of ['/authorize', '/callback']) {
+    for (const [path, allow] of [['/authorize', 'GET, POST'], ['/callback', 'GET']] as const) {
       const response = await relay.fetch(path, { method: 'PUT' })
-      assert.equal(response.headers.get('Allow'), 'GET')
+      assert.equal(response.headers.get('Allow'), allow)
       assert.equal(response.headers.get('Cache-Control'), 'no-store')
       await assertErrorPage(response, 405, 'method_not_allowed')
     }
@@ -111,24 +111,26 @@ export const limitsCases = [
     assert.equal(deleted.status, 405)
   }),
 
-  contract('rate limit: /authorize counts per client address and answers 429 with a page and Retry-After', async (start) => {
+  contract('rate limit: /authorize (GET and POST) counts per client address and answers 429 with a page and Retry-After', async (start) => {
     const { relay, advance } = await withLimits(start, { authorize: [2, 60] })
     const url = `/authorize?code_challenge=${await challengeOf(makeVerifier())}&code_challenge_method=S256`
-    const from = (peer: string) => relay.fetch(url, { headers: { [TEST_PEER_HEADER]: peer } })
-    assert.equal((await from('203.0.113.7')).status, 302)
-    assert.equal((await from('203.0.113.7')).status, 302)
+    const from = (peer: string, init: RequestInit = {}) => relay.fetch(url, { ...init, headers: { ...init.headers, [TEST_PEER_HEADER]: peer } })
+    assert.equal((await from('203.0.113.7')).status, 200)
+    assert.equal((await from('203.0.113.7')).status, 200)
     const refused = await from('203.0.113.7')
     assert.equal(refused.headers.get('Retry-After'), '60')
     assert.equal(refused.headers.get('Cache-Control'), 'no-store')
     assert.equal(refused.headers.getSetCookie().length, 0)
     await assertErrorPage(refused, 429, 'rate_limited')
-    assert.equal((await from('198.51.100.9')).status, 302, 'another address has its own budget')
+    const decision = { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'state=x&decision=continue' }
+    await assertErrorPage(await relay.fetch('/authorize', { ...decision, headers: { ...decision.headers, [TEST_PEER_HEADER]: '203.0.113.7' } }), 429, 'rate_limited')
+    assert.equal((await from('198.51.100.9')).status, 200, 'another address has its own budget')
     // One IPv6 subscriber holds a /64: rotating the low bits does not buy a new budget.
-    assert.equal((await from('2001:db8:1:2::1')).status, 302)
-    assert.equal((await from('2001:db8:1:2:ffff::2')).status, 302)
+    assert.equal((await from('2001:db8:1:2::1')).status, 200)
+    assert.equal((await from('2001:db8:1:2:ffff::2')).status, 200)
     assert.equal((await from('2001:db8:1:2:aaaa:bbbb:cccc:dddd')).status, 429)
     advance(60)
-    assert.equal((await from('203.0.113.7')).status, 302, 'the budget comes back after the period')
+    assert.equal((await from('203.0.113.7')).status, 200, 'the budget comes back after the period')
   }),
 
   contract('rate limit: /callback and /token count per address; /token answers 429 JSON', async (start) => {

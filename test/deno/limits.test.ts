@@ -32,7 +32,7 @@ Deno.test('Deno entry: /authorize is limited per peer address; forged address he
         assert.match(await response.text(), /<code>rate_limited<\/code>/)
       } else await response.body?.cancel()
     }
-    assert.deepEqual(statuses, [302, 302, 429])
+    assert.deepEqual(statuses, [200, 200, 429])
   })
 })
 

@@ -109,6 +109,38 @@ const callbackRequests: fc.Arbitrary<Send> = fc
     return relay.fetch(`/callback?${query({ ...params, ...answer, state }, duplicate)}`, { headers })
   })
 
+const decisionRequests: fc.Arbitrary<Send> = fc
+  .record({
+    realState: fc.oneof({ arbitrary: fc.constant(true), weight: 3 }, { arbitrary: fc.constant(false), weight: 1 }),
+    flowReturnTo: returnTo,
+    tamper: rarely(fc.nat(300)),
+    state: secret,
+    decision: fc.oneof({ arbitrary: fc.constantFrom('continue', 'cancel'), weight: 3 }, { arbitrary: text, weight: 1 }),
+    cookie: fc.oneof({ arbitrary: fc.constant('flow'), weight: 3 }, { arbitrary: fc.constantFrom('none', 'forged'), weight: 1 }),
+    headers: rarely(
+      fc.record({
+        Origin: fc.option(fc.constantFrom('https://relay.example.com', 'https://evil.example', 'null'), { nil: undefined }),
+        'Sec-Fetch-Site': fc.option(fc.constantFrom('same-origin', 'same-site', 'cross-site', 'none'), { nil: undefined }),
+        'Content-Type': fc.option(fc.constantFrom('application/x-www-form-urlencoded', 'application/json', 'text/plain'), { nil: undefined }),
+      }),
+    ),
+    duplicate: rarely(fc.constantFrom('state', 'decision')),
+  })
+  .map(({ realState, flowReturnTo, tamper, state, decision, cookie, headers, duplicate }) => async (relay) => {
+    const opened = realState
+      ? await relay.open(flowReturnTo === undefined ? {} : { return_to: flowReturnTo }).catch(() => relay.open())
+      : undefined
+    let sentState = state
+    if (opened) sentState = tamper === undefined ? opened.state : opened.state.slice(0, tamper % opened.state.length) + 'A' + opened.state.slice((tamper % opened.state.length) + 1)
+    const sent: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'https://relay.example.com', 'Sec-Fetch-Site': 'same-origin' }
+    for (const [name, value] of Object.entries(headers ?? {})) {
+      if (value === undefined) delete sent[name]
+      else sent[name] = value
+    }
+    if (cookie !== 'none') sent.Cookie = cookie === 'flow' && opened ? opened.cookie : `__Host-uor-${SECRET_MARK}=${SECRET_MARK}`
+    return relay.fetch('/authorize', { method: 'POST', headers: sent, body: query({ state: sentState, decision }, duplicate) })
+  })
+
 const tokenRequests: fc.Arbitrary<Send> = fc
   .record({
     grant_type: fc.option(fc.oneof(fc.constantFrom('authorization_code', 'refresh_token', 'password', 'client_credentials'), text), { nil: undefined }),
@@ -182,6 +214,7 @@ export function endpointProperty(endpoint: string, requests: fc.Arbitrary<Send>,
 export function fuzzProperties(numRuns: number): readonly ContractCase[] {
   return [
     endpointProperty('GET /authorize', authorizeRequests, numRuns),
+    endpointProperty('POST /authorize', decisionRequests, numRuns),
     endpointProperty('GET /callback', callbackRequests, numRuns),
     endpointProperty('POST /token', tokenRequests, numRuns),
   ]
