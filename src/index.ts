@@ -57,16 +57,11 @@ const relays = new WeakMap<Env, Relay>()
 /** Builds the relay for an `env`, or a relay that reports what is misconfigured. */
 export function buildWorkerRelay(env: Env): Relay {
   try {
+    const { AUTHORIZE_LIMITER: authorize, CALLBACK_LIMITER: callback, TOKEN_LIMITER: token, REFRESH_LIMITER: refresh, PICKUP_LIMITER: pickup } = env
     return createRelay({
       config: parseConfig(env),
       store: new WorkersKvCodeStore(env.AUTH_CODES),
-      limiters: {
-        authorize: env.AUTHORIZE_LIMITER,
-        callback: env.CALLBACK_LIMITER,
-        token: env.TOKEN_LIMITER,
-        refresh: env.REFRESH_LIMITER,
-        pickup: env.PICKUP_LIMITER,
-      },
+      limiters: { authorize, callback, token, refresh, pickup },
       // Cloudflare sets this header at its edge and overwrites any value the client sent.
       clientIp: (request) => request.headers.get('CF-Connecting-IP') ?? undefined,
     })
