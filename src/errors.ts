@@ -31,6 +31,7 @@ const ERROR_SPECS = {
   invalid_grant: { status: 400, oauthError: 'invalid_grant', title: 'The authorization is no longer valid' },
   invalid_client: { status: 401, oauthError: 'invalid_client', title: 'Unity did not accept the relay' },
   temporarily_unavailable: { status: 503, oauthError: 'temporarily_unavailable', title: 'Unity is busy' },
+  flow_finished: { status: 409, oauthError: 'invalid_request', title: 'This sign-in has already finished' },
   not_found: { status: 404, oauthError: 'invalid_request', title: 'Page not found' },
   upstream_error: { status: 502, oauthError: 'server_error', title: 'Unity reported an error' },
   upstream_unavailable: { status: 502, oauthError: 'temporarily_unavailable', title: 'Unity is not reachable' },

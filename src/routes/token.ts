@@ -28,14 +28,20 @@ export function mountToken(app: Relay, deps: RouteDeps): void {
     if (limiter && !(await limiter.limit({ key: challenge })).success) {
       throw new RelayError('slow_down', 'Poll less often.')
     }
-    const claim = await guardStore('read', store.claim(challenge, deps.nowSeconds()))
-    if (!claim) throw new RelayError('authorization_pending', 'The user has not finished signing in yet.')
+    const pickup = await guardStore('read', store.claim(challenge, deps.nowSeconds()))
+    if (pickup.kind === 'pending') throw new RelayError('authorization_pending', 'The user has not finished signing in yet.')
+    // RFC 8628 §3.5: another pickup is exchanging the code; this poll learns its outcome next time.
+    if (pickup.kind === 'busy') throw new RelayError('authorization_pending', 'Another pickup of this sign-in is in progress. Poll again.')
+    // RFC 6749 §4.1.2: a code is used once; the tombstone says so instead of "pending" forever.
+    if (pickup.kind === 'spent') throw new RelayError('invalid_grant', 'This sign-in was already picked up. Start a new sign-in.')
+    if (pickup.kind === 'refused') throw new RelayError(pickup.error, 'Unity did not authorize the app. Start a new sign-in.', { status: 400 })
+    const { claim } = pickup
     const { record } = claim
-    if ('error' in record) {
-      await guardStore('keep the sign-in in', claim.release())
-      throw new RelayError(record.error, 'Unity did not authorize the app. Start a new sign-in.', { status: 400 })
-    }
-    const outcome = await unity.exchangeCode({ code: record.code, redirectUri: record.redirect_uri, verifier: input.verifier })
+    const outcome = await unity.exchangeCode({ code: record.code, redirectUri: record.redirect_uri, verifier: input.verifier }).catch(async (fault: unknown) => {
+      // An unexpected fault must not leave the code held: the app's retry should find it.
+      await claim.release().catch(() => {})
+      throw fault
+    })
     if (outcome.kind === 'unavailable') {
       await guardStore('keep the sign-in in', claim.release())
     } else {

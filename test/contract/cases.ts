@@ -5,10 +5,11 @@
 import { authorizeCases } from './authorize.cases.ts'
 import { callbackCases } from './callback.cases.ts'
 import type { ContractCase } from './define.ts'
+import { storeCases } from './store.cases.ts'
 import { tokenCases } from './token.cases.ts'
 
 export type { ContractCase } from './define.ts'
 export type { StoreHarness, RawRecords } from './harness.ts'
 
-/** All contract cases, grouped by endpoint. */
-export const contractCases: readonly ContractCase[] = [...authorizeCases, ...callbackCases, ...tokenCases]
+/** All HTTP contract cases, grouped by endpoint, and the store contract every store meets. */
+export const contractCases: readonly ContractCase[] = [...authorizeCases, ...callbackCases, ...tokenCases, ...storeCases]
