@@ -11,6 +11,9 @@ export type TokenAuthMethod = 'client_secret_basic' | 'client_secret_post'
 /** Whether PKCE parameters are forwarded to Unity. */
 export type PkceMode = 'S256' | 'off'
 
+/** Where records live on Workers: Workers KV (`AUTH_CODES`) or Durable Objects (`AUTH_FLOWS`). */
+export type CodeStoreKind = 'kv' | 'durable-object'
+
 /** Validated settings. Built by {@link parseConfig}; tests may build one directly. */
 export interface Config {
   /** `${UNITY_URL}/api/oauth/authorize` */
@@ -32,6 +35,8 @@ export interface Config {
   readonly returnToOrigins: readonly string[]
   readonly stateTtlSeconds: number
   readonly codeTtlSeconds: number
+  /** `CODE_STORE`; the Deno entry always uses Deno KV and accepts only `kv`. */
+  readonly codeStore: CodeStoreKind
 }
 
 /** Raw settings: Workers `env`, or `Deno.env.toObject()`. Non-string values are ignored. */
@@ -105,6 +110,7 @@ export function parseConfig(source: ConfigSource): Config {
   const returnToOrigins = parseOrigins(read('RETURN_TO_ALLOWLIST'), problems)
   const stateTtlSeconds = seconds('STATE_TTL_SECONDS', STATE_TTL_RANGE)
   const codeTtlSeconds = seconds('CODE_TTL_SECONDS', CODE_TTL_RANGE)
+  const codeStore = oneOf<CodeStoreKind>('CODE_STORE', ['kv', 'durable-object'], 'kv')
 
   if (problems.length > 0) {
     throw new RelayError('misconfigured', `Check the relay's settings: ${problems.join('; ')}.`)
@@ -123,6 +129,7 @@ export function parseConfig(source: ConfigSource): Config {
     returnToOrigins,
     stateTtlSeconds,
     codeTtlSeconds,
+    codeStore,
   }
 }
 

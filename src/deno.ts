@@ -18,6 +18,9 @@ import { DenoKvCodeStore } from './stores/deno-kv.ts'
 export async function buildDenoRelay(env: Readonly<Record<string, string>>): Promise<Relay> {
   try {
     const config = parseConfig(env)
+    if (config.codeStore !== 'kv') {
+      throw new RelayError('misconfigured', "Check the relay's settings: CODE_STORE durable-object needs Cloudflare Workers; on Deno the store is Deno KV (kv).")
+    }
     return createRelay({ config, store: new DenoKvCodeStore(await Deno.openKv(env.DENO_KV_PATH || undefined)) })
   } catch (error) {
     if (error instanceof RelayError) return createMisconfiguredRelay(error)

@@ -26,3 +26,10 @@ Deno.test('Deno entry: every route answers 500 naming the bad settings, never a 
   assert.equal(page.status, 500)
   assert.match(await page.text(), /UNITY_URL/)
 })
+
+Deno.test('Deno entry: CODE_STORE=durable-object is named as a Workers-only store', async () => {
+  const relay = await buildDenoRelay({ ...TEST_ENV, CODE_STORE: 'durable-object', DENO_KV_PATH: '/nonexistent/relay.kv' })
+  const response = await relay.request('https://relay.example.com/healthz')
+  assert.equal(response.status, 500)
+  assert.match((await response.json()).error_description, /CODE_STORE durable-object needs Cloudflare Workers/)
+})

@@ -38,6 +38,7 @@ describe('parseConfig', () => {
       returnToOrigins: [],
       stateTtlSeconds: 600,
       codeTtlSeconds: 120,
+      codeStore: 'kv',
     })
   })
 
@@ -54,6 +55,7 @@ describe('parseConfig', () => {
       RETURN_TO_ALLOWLIST: 'https://a.example.com  https://b.example.com:8443/',
       STATE_TTL_SECONDS: '300',
       CODE_TTL_SECONDS: '60',
+      CODE_STORE: 'durable-object',
     })
     expect(config.tokenEndpoint).toBe('https://unity.example.com/vu/public/api/oauth/token')
     expect(config.defaultScope).toBe('api read')
@@ -65,6 +67,12 @@ describe('parseConfig', () => {
     expect(config.returnToOrigins).toEqual(['https://a.example.com', 'https://b.example.com:8443'])
     expect(config.stateTtlSeconds).toBe(300)
     expect(config.codeTtlSeconds).toBe(60)
+    expect(config.codeStore).toBe('durable-object')
+  })
+
+  it('names an unknown CODE_STORE without echoing it', () => {
+    expect(() => parseConfig({ ...VALID, CODE_STORE: 'redis://secret-host' })).toThrow(/CODE_STORE must be one of kv, durable-object/)
+    expect(() => parseConfig({ ...VALID, CODE_STORE: 'redis://secret-host' })).not.toThrow(/secret-host/)
   })
 
   it('allows plain http only for loopback Unity servers', () => {
