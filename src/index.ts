@@ -54,6 +54,8 @@ export interface Env {
   readonly CODE_TTL_SECONDS?: string
   /** `kv` (default) or `durable-object`. */
   readonly CODE_STORE?: string
+  /** `always` (default) or `never`: the confirmation page before Unity. */
+  readonly CONFIRM_PAGE?: string
 }
 
 /** One flow's or one device code's record, in SQLite-backed storage; logic in `stores/flow-object.ts`. */

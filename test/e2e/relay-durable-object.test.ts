@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { startLogin } from '../../dev/app.ts'
-import { assertActive, assertPickedUp, decide, happyPath, heading, introspect, newContext, poll, postToken, signIn } from './flow.ts'
+import { assertActive, assertPickedUp, confirmOnRelay, decide, happyPath, heading, introspect, newContext, poll, postToken, signIn } from './flow.ts'
 import { BASIC_CLIENT, RELAY_PORTS, useScenario } from './harness.ts'
 
 const TEST = { timeout: 60_000 } as const
@@ -22,6 +22,7 @@ test('1. happy path on Durable Objects; the next pickup is told the tokens were 
   try {
     const page = await context.newPage()
     await page.goto(login.authorizeUrl)
+    await confirmOnRelay(page, login, 'Continue')
     await signIn(page, standin)
     const { response } = await decide(page, relay.url, 'Allow')
     assert.equal(response.status(), 200)
@@ -44,6 +45,7 @@ test(`2. ${PARALLEL_PICKUPS} parallel pickups: one gets tokens, Unity never sees
   try {
     const page = await context.newPage()
     await page.goto(login.authorizeUrl)
+    await confirmOnRelay(page, login, 'Continue')
     await signIn(page, standin)
     assert.equal((await decide(page, relay.url, 'Allow')).response.status(), 200)
   } finally {
@@ -70,10 +72,12 @@ test('3. a second sign-in for the same challenge is refused with a page; the app
   try {
     const victimPage = await victim.newPage()
     await victimPage.goto(login.authorizeUrl)
+    await confirmOnRelay(victimPage, login, 'Continue')
     await signIn(victimPage, standin, 'e2e-victim')
     // Someone who learnt the link opens it in their own browser and signs in as themselves.
     const otherPage = await other.newPage()
     await otherPage.goto(login.authorizeUrl)
+    await confirmOnRelay(otherPage, login, 'Continue')
     await signIn(otherPage, standin, 'e2e-other')
 
     assert.equal((await decide(victimPage, relay.url, 'Allow')).response.status(), 200)

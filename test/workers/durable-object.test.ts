@@ -65,7 +65,7 @@ describe('Workers entry with CODE_STORE=durable-object', () => {
   }
 
   it('stores the callback in the flow\u2019s own object, not in KV', async () => {
-    const doEnv: Env = { ...env, CODE_STORE: 'durable-object' }
+    const doEnv: Env = { ...env, CODE_STORE: 'durable-object', CONFIRM_PAGE: 'never' }
     const challenge = await challengeOf(makeVerifier())
     const authorize = await call(`/authorize?code_challenge=${challenge}&code_challenge_method=S256`, doEnv, { redirect: 'manual' })
     expect(authorize.status).toBe(302)
