@@ -58,8 +58,13 @@ export function mountAuthorize(app: Relay, deps: RouteDeps): void {
       // RFC 9700 §4.12: 303, never 307, so the browser does not re-post the form to Unity.
       return c.redirect(unity.authorizeUrl({ redirectUri: deps.redirectUriFor(c), scope: flow.sc, state, challenge: flow.cc }), 303)
     }
-    await guardStore('save the cancellation in', store.save(flow.cc, { error: 'access_denied', exp: now + config.codeTtlSeconds }, config.codeTtlSeconds))
+    const saved = await guardStore('save the cancellation in', store.save(flow.cc, { error: 'access_denied', exp: now + config.codeTtlSeconds }, config.codeTtlSeconds))
     clearBindingCookie(c, flow.bh)
+    // The first result of a flow is kept: a cancel cannot replace a sign-in that already finished.
+    if (saved === 'exists') {
+      log.warn('authorize.refused', { flow: flowId(flow.cc), error: 'flow_finished' })
+      throw new RelayError('flow_finished', 'This sign-in was already completed or cancelled, and its first result is kept. If the app is still waiting, start again from the app.')
+    }
     log.info('authorize.cancelled', { flow: flowId(flow.cc) })
     if (flow.rt !== undefined) return c.redirect(flow.rt, 303)
     return c.html(<CancelledPage nonce={c.get('secureHeadersNonce')} />)

@@ -161,6 +161,21 @@ export const callbackCases = [
     assert.deepEqual(Object.keys((await relay.raw.get(cancelled.challenge)) as object).sort(), ['error', 'exp'])
   }),
 
+  contract('callback and cancel: whichever finishes a flow first is kept; the other is refused with a page', async (start) => {
+    const relay = await start()
+    const signedIn = await relay.authorize()
+    await relay.callback(signedIn, { code: CODE, state: signedIn.state })
+    const lateCancel = await relay.open({ verifier: signedIn.verifier })
+    await assertErrorPage(await relay.decide(lateCancel, 'cancel'), 409, 'flow_finished')
+    assert.equal(((await relay.raw.get(signedIn.challenge)) as Record<string, unknown>).code, CODE)
+
+    const cancelled = await relay.open()
+    assert.equal((await relay.decide(cancelled, 'cancel')).status, 200)
+    const lateSignIn = await relay.authorize({ verifier: cancelled.verifier })
+    await assertErrorPage(await relay.callback(lateSignIn, { code: CODE, state: lateSignIn.state }), 409, 'flow_finished')
+    assert.equal(((await relay.raw.get(cancelled.challenge)) as Record<string, unknown>).error, 'access_denied')
+  }),
+
   contract('callback: an expired state is refused', async (start) => {
     const relay = await start()
     const flow = await relay.authorize()
