@@ -1,9 +1,11 @@
 /**
  * @module DEV: plays the app. Makes a PKCE verifier, prints the relay's /authorize URL for the user's
- * browser, and polls /token until Unity's tokens arrive. `npm run app -- --relay URL --scope S`.
+ * browser, and polls /token until Unity's tokens arrive. `npm run app -- --relay URL --scope S`;
+ * `--device` signs in with the device flow instead (dev/device-login.ts).
  */
 import { parseArgs } from 'node:util'
 import { userCodeFor } from '../src/user-code.ts'
+import { deviceLogin } from './device-login.ts'
 import { challengeOf, makeVerifier } from './pkce.ts'
 
 /** A started login: the URL for the user's browser and the secret the app keeps. */
@@ -65,9 +67,19 @@ export async function pollForTokens(relay: string, verifier: string, options: { 
 
 if (import.meta.main) {
   const { values } = parseArgs({
-    options: { relay: { type: 'string', default: 'http://127.0.0.1:8787' }, scope: { type: 'string' }, 'return-to': { type: 'string' } },
+    options: { relay: { type: 'string', default: 'http://127.0.0.1:8787' }, scope: { type: 'string' }, 'return-to': { type: 'string' }, device: { type: 'boolean' } },
   })
   const relay = values.relay
+  if (values.device) {
+    const tokens = await deviceLogin({
+      relay,
+      scope: values.scope,
+      onUserCode: ({ verificationUri, verificationUriComplete, userCode }) =>
+        console.log(`On any device, open ${verificationUri} and enter the code ${userCode}\n(or open ${verificationUriComplete ?? verificationUri})\n\nWaiting for the sign-in…\n`),
+    })
+    console.log(JSON.stringify(tokens, null, 2))
+    process.exit(0)
+  }
   const login = await startLogin({ relay, scope: values.scope, returnTo: values['return-to'] })
   console.log(`Open this URL in your browser and sign in:\n\n  ${login.authorizeUrl}\n`)
   console.log(`Check that the page shows ${login.userCode} before you press Continue.\n`)

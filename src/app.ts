@@ -17,6 +17,8 @@ import { mountAuthorize } from './routes/authorize.tsx'
 import { mountCallback } from './routes/callback.tsx'
 import { faultName } from './routes/deps.ts'
 import type { Clock, RateLimiter, Relay, RelayEnv, RouteDeps } from './routes/deps.ts'
+import { mountDevice } from './routes/device.tsx'
+import { mountMetadata } from './routes/metadata.ts'
 import { mountToken } from './routes/token.ts'
 import { importStateKeys } from './state.ts'
 import type { StateKeys } from './state.ts'
@@ -40,7 +42,7 @@ export interface RelayDeps {
 }
 
 /** Paths a user's browser opens: errors there render as HTML pages. */
-const BROWSER_PATHS: ReadonlySet<string> = new Set(['/authorize', '/callback'])
+const BROWSER_PATHS: ReadonlySet<string> = new Set(['/authorize', '/callback', '/device'])
 
 /**
  * Builds the relay.
@@ -61,6 +63,7 @@ export function createRelay(deps: RelayDeps): Relay {
     nowSeconds: () => Math.floor(clock() / 1000),
     stateKeys: () => (stateKeys ??= importStateKeys(config.stateSecrets)),
     redirectUriFor: (c: Context) => config.redirectUri ?? new URL('/callback', c.req.url).href,
+    publicOrigin: (c: Context) => new URL(config.redirectUri ?? c.req.url).origin,
   }
 
   const app = createBaseApp(log)
@@ -68,6 +71,8 @@ export function createRelay(deps: RelayDeps): Relay {
   mountAuthorize(app, routeDeps)
   mountCallback(app, routeDeps)
   mountToken(app, routeDeps)
+  mountDevice(app, routeDeps)
+  mountMetadata(app, routeDeps)
   return app
 }
 

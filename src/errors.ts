@@ -26,6 +26,7 @@ const ERROR_SPECS = {
   unsupported_grant_type: { status: 400, oauthError: 'unsupported_grant_type', title: 'Unsupported grant type' },
   authorization_pending: { status: 400, oauthError: 'authorization_pending', title: 'Waiting for the user' },
   slow_down: { status: 400, oauthError: 'slow_down', title: 'Too many requests' },
+  expired_token: { status: 400, oauthError: 'expired_token', title: 'The code has expired' },
   access_denied: { status: 400, oauthError: 'access_denied', title: 'Sign-in was cancelled' },
   unauthorized_client: { status: 400, oauthError: 'unauthorized_client', title: 'The app is not allowed to sign in' },
   unsupported_response_type: { status: 400, oauthError: 'unsupported_response_type', title: 'Unity refused the sign-in' },

@@ -37,7 +37,7 @@ export function mountCallback(app: Relay, deps: RouteDeps): void {
     log.info('callback.stored', { flow: flowId(flow.cc), outcome: 'code' in record ? 'code' : record.error })
     if (flow.rt !== undefined) return c.redirect(flow.rt, 303)
     const nonce = c.get('secureHeadersNonce')
-    return c.html('code' in record ? <DonePage nonce={nonce} /> : <DeniedPage error={record.error} nonce={nonce} />)
+    return c.html('code' in record ? <DonePage device={flow.dv === true} nonce={nonce} /> : <DeniedPage error={record.error} nonce={nonce} />)
   })
 }
 

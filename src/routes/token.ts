@@ -6,10 +6,11 @@
 import { cors } from 'hono/cors'
 import { sha256Base64Url } from '../base64url.ts'
 import { RelayError } from '../errors.ts'
-import { tokenForm } from '../inputs.ts'
+import { DEVICE_CODE_GRANT, tokenForm } from '../inputs.ts'
 import { flowId } from '../log.ts'
 import { guardStore } from '../store.ts'
 import type { TokenOutcome } from '../unity.ts'
+import { storedUserCodeFor } from '../user-code.ts'
 import { faultName } from './deps.ts'
 import type { Relay, RouteDeps } from './deps.ts'
 
@@ -28,8 +29,15 @@ export function mountToken(app: Relay, deps: RouteDeps): void {
     if (limiter && !(await limiter.limit({ key: challenge })).success) {
       throw new RelayError('slow_down', 'Poll less often.')
     }
-    const pickup = await guardStore('read', store.claim(challenge, deps.nowSeconds()))
-    if (pickup.kind === 'pending') throw new RelayError('authorization_pending', 'The user has not finished signing in yet.')
+    const now = deps.nowSeconds()
+    const pickup = await guardStore('read', store.claim(challenge, now))
+    if (pickup.kind === 'pending') {
+      // RFC 8628 §3.5: a device learns that its code ran out rather than polling forever.
+      if (input.grantType === DEVICE_CODE_GRANT && !(await guardStore('read', store.findDevice(await storedUserCodeFor(challenge), now)))) {
+        throw new RelayError('expired_token', 'The device code has expired. Start a new device authorization.')
+      }
+      throw new RelayError('authorization_pending', 'The user has not finished signing in yet.')
+    }
     // RFC 8628 §3.5: another pickup is exchanging the code; this poll learns its outcome next time.
     if (pickup.kind === 'busy') throw new RelayError('authorization_pending', 'Another pickup of this sign-in is in progress. Poll again.')
     // RFC 6749 §4.1.2: a code is used once; the tombstone says so instead of "pending" forever.

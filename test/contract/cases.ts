@@ -5,6 +5,7 @@
 import { authorizeCases } from './authorize.cases.ts'
 import { callbackCases } from './callback.cases.ts'
 import { confirmCases } from './confirm.cases.ts'
+import { deviceCases } from './device.cases.ts'
 import type { ContractCase } from './define.ts'
 import { storeCases } from './store.cases.ts'
 import { tokenCases } from './token.cases.ts'
@@ -13,4 +14,4 @@ export type { ContractCase } from './define.ts'
 export type { StoreHarness, RawRecords } from './harness.ts'
 
 /** All HTTP contract cases, grouped by endpoint, and the store contract every store meets. */
-export const contractCases: readonly ContractCase[] = [...authorizeCases, ...confirmCases, ...callbackCases, ...tokenCases, ...storeCases]
+export const contractCases: readonly ContractCase[] = [...authorizeCases, ...confirmCases, ...callbackCases, ...tokenCases, ...deviceCases, ...storeCases]
