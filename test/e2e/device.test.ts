@@ -31,6 +31,12 @@ function startDevice(relayUrl: string, signal?: AbortSignal) {
   return { prompt, tokens }
 }
 
+/** The library's token response; openid-client lowercases `token_type`, which is case-insensitive (RFC 6749 §5.1). */
+function libraryTokens(tokens: Record<string, unknown>): Record<string, unknown> {
+  assert.equal(String(tokens.token_type).toLowerCase(), 'bearer')
+  return assertTokenBody({ ...tokens, token_type: 'Bearer' })
+}
+
 /** On the relay's confirmation page for a device: checks the code, then presses a button. */
 async function confirmDevice(page: Page, userCode: string, button: 'Continue' | 'Cancel'): Promise<void> {
   await page.getByRole('heading', { name: CONFIRM_HEADING }).waitFor()
@@ -61,7 +67,7 @@ test('1. verification_uri: the user types the code in lower case with a dash, co
   assert.match(await page.locator('main').innerText(), /Return to your device/)
   await screenshots(page, 'device-done')
 
-  const body = assertTokenBody({ ...(await tokens) })
+  const body = libraryTokens({ ...(await tokens) })
   await assertActive(standin, BASIC_CLIENT, body.access_token as string)
 })
 
@@ -77,7 +83,7 @@ test('2. verification_uri_complete: the code arrives in the link and the user on
   await confirmDevice(page, userCode, 'Continue')
   await signIn(page, standin)
   await decide(page, relay.url, 'Allow')
-  const body = assertTokenBody({ ...(await tokens) })
+  const body = libraryTokens({ ...(await tokens) })
   await assertActive(standin, BASIC_CLIENT, body.access_token as string)
 })
 
