@@ -118,6 +118,31 @@ export const deviceCases = [
     assert.equal(relay.logs.join('\n').includes(device.device_code), false)
   }),
 
+  contract('device_authorization: a user code already in use draws a new device code; endless collisions are a 503', async (start) => {
+    const drawn: string[] = []
+    let collisions = 1
+    const relay = await start({
+      wrapStore: (store) => ({
+        save: (...args) => store.save(...args),
+        claim: (...args) => store.claim(...args),
+        findDevice: (...args) => store.findDevice(...args),
+        saveDevice: async (userCode, record, ttl) => {
+          drawn.push(record.cc)
+          if (collisions > 0) return (collisions--, 'exists')
+          return store.saveDevice(userCode, record, ttl)
+        },
+      }),
+    })
+    const device = await authorizeDevice(relay)
+    assert.equal(drawn.length, 2)
+    assert.notEqual(drawn[0], drawn[1])
+    assert.equal(await challengeOf(device.device_code), drawn[1], 'the answer is the device code that was saved')
+    collisions = Number.POSITIVE_INFINITY
+    const refused = await relay.fetch('/device_authorization', { method: 'POST', headers: FORM, body: '' })
+    await assertJsonError(refused, 503, 'temporarily_unavailable')
+    assert.equal(drawn.length, 2 + 5, 'a bounded number of draws')
+  }),
+
   contract('device_authorization: bad scope, repeated parameters and non-form bodies are 400s that store nothing', async (start) => {
     const relay = await start()
     const before = await relay.raw.count()
