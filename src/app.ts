@@ -9,10 +9,11 @@ import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { NONCE, secureHeaders } from 'hono/secure-headers'
 import type { Context } from 'hono'
+import { BadSettings } from './config.ts'
 import type { Config } from './config.ts'
 import { RelayError } from './errors.ts'
 import { consoleLogger } from './log.ts'
-import type { Logger } from './log.ts'
+import type { LogFields, Logger } from './log.ts'
 import { mountAuthorize } from './routes/authorize.ts'
 import { mountCallback } from './routes/callback.tsx'
 import { faultName } from './routes/deps.ts'
@@ -110,12 +111,17 @@ function createBaseApp(log: Logger): Relay {
   })
   app.onError((err, c) => {
     const error = asRelayError(err, c.req.routePath)
-    if (error.status >= 500) log.error('request.failed', { status: error.status, error: error.code, fault: faultName(error.cause ?? err) })
+    if (error.status >= 500) log.error('request.failed', { status: error.status, error: error.code, ...faultFields(error.cause ?? err) })
     const response = error.toResponse(c.get('errorFormat') ?? 'json', c.get('secureHeadersNonce'))
     // newResponse keeps headers already set on the context, e.g. the cleared binding cookie.
     return c.newResponse(response.body, response)
   })
   return app
+}
+
+/** What a log line may say about a 500's cause: the bad settings' names, or the fault's class. */
+function faultFields(cause: unknown): LogFields {
+  return cause instanceof BadSettings ? { settings: cause.names } : { fault: faultName(cause) }
 }
 
 /** `route` is Hono's matched pattern (e.g. `/callback`), never request input. */

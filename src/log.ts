@@ -14,6 +14,8 @@ export interface LogFields {
   readonly outcome?: string
   /** The class of an unexpected fault (never its message, which may quote input). */
   readonly fault?: string
+  /** Names of the settings that make the relay misconfigured (names only, never values). */
+  readonly settings?: readonly string[]
 }
 
 /** Where log lines go. */
