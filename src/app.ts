@@ -16,6 +16,7 @@ import { consoleLogger } from './log.ts'
 import type { LogFields, Logger } from './log.ts'
 import { mountAuthorize } from './routes/authorize.ts'
 import { mountCallback } from './routes/callback.tsx'
+import { canonicalHost } from './routes/canonical-host.ts'
 import { faultName } from './routes/deps.ts'
 import type { Clock, RateLimiter, Relay, RelayEnv, RouteDeps } from './routes/deps.ts'
 import { mountToken } from './routes/token.ts'
@@ -66,6 +67,7 @@ export function createRelay(deps: RelayDeps): Relay {
 
   const app = createBaseApp(log)
   app.get('/healthz', (c) => c.json({ ok: true }))
+  app.use('/authorize', canonicalHost(config))
   mountAuthorize(app, routeDeps)
   mountCallback(app, routeDeps)
   mountToken(app, routeDeps)

@@ -20,6 +20,7 @@ const ERROR_SPECS = {
   invalid_return_to: { status: 400, oauthError: 'invalid_request', title: 'The return address is not allowed' },
   invalid_state: { status: 400, oauthError: 'invalid_request', title: 'This sign-in link is not valid' },
   expired_state: { status: 400, oauthError: 'invalid_request', title: 'This sign-in link has expired' },
+  wrong_host: { status: 400, oauthError: 'invalid_request', title: 'This sign-in was opened at the wrong address' },
   browser_mismatch: { status: 400, oauthError: 'invalid_request', title: 'This sign-in cannot be finished here' },
   issuer_mismatch: { status: 400, oauthError: 'invalid_request', title: 'The sign-in response came from the wrong server' },
   unsupported_grant_type: { status: 400, oauthError: 'unsupported_grant_type', title: 'Unsupported grant type' },
