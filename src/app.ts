@@ -19,6 +19,7 @@ import { mountCallback } from './routes/callback.tsx'
 import { canonicalHost } from './routes/canonical-host.ts'
 import { faultName } from './routes/deps.ts'
 import type { Clock, RateLimiter, Relay, RelayEnv, RouteDeps } from './routes/deps.ts'
+import { mountLanding } from './routes/landing.tsx'
 import { mountToken } from './routes/token.ts'
 import { importStateKeys } from './state.ts'
 import type { StateKeys } from './state.ts'
@@ -66,6 +67,8 @@ export function createRelay(deps: RelayDeps): Relay {
   }
 
   const app = createBaseApp(log)
+  // RFC 8414 metadata: pass { metadataPath } here once the relay serves it.
+  mountLanding(app, routeDeps)
   app.get('/healthz', (c) => c.json({ ok: true }))
   app.use('/authorize', canonicalHost(config))
   mountAuthorize(app, routeDeps)

@@ -7,8 +7,8 @@ import { raw } from 'hono/html'
 import type { Child } from 'hono/jsx'
 
 const STYLE = `
-:root { color-scheme: light dark; --fg: #1c2430; --muted: #5b6675; --bg: #f4f6f9; --card: #fff; --on-mark: #fff; --ok: #1f7a4d; --warn: #a4500f; --bad: #b42318; }
-@media (prefers-color-scheme: dark) { :root { --fg: #e8ecf1; --muted: #a3adba; --bg: #111418; --card: #1b2027; --on-mark: #111418; --ok: #4cc38a; --warn: #f0a860; --bad: #f97066; } }
+:root { color-scheme: light dark; --fg: #1c2430; --muted: #5b6675; --bg: #f4f6f9; --card: #fff; --on-mark: #fff; --ok: #1f7a4d; --warn: #a4500f; --bad: #b42318; --info: #2f5fa8; }
+@media (prefers-color-scheme: dark) { :root { --fg: #e8ecf1; --muted: #a3adba; --bg: #111418; --card: #1b2027; --on-mark: #111418; --ok: #4cc38a; --warn: #f0a860; --bad: #f97066; --info: #7aa7e8; } }
 * { box-sizing: border-box; }
 body { margin: 0; min-height: 100vh; display: grid; place-items: center; padding: 24px;
   font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Liberation Sans", "DejaVu Sans", sans-serif; color: var(--fg); background: var(--bg); }
@@ -16,25 +16,30 @@ main { width: 100%; max-width: 440px; background: var(--card); border-radius: 14
   box-shadow: 0 1px 3px rgb(0 0 0 / .08), 0 8px 24px rgb(0 0 0 / .06); text-align: center; }
 .mark { width: 56px; height: 56px; margin: 0 auto 16px; border-radius: 50%; display: grid; place-items: center;
   font-size: 28px; font-weight: 700; color: var(--on-mark); }
-.ok .mark { background: var(--ok); } .warn .mark { background: var(--warn); } .bad .mark { background: var(--bad); }
+.ok .mark { background: var(--ok); } .warn .mark { background: var(--warn); } .bad .mark { background: var(--bad); } .info .mark { background: var(--info); }
+dl { text-align: left; margin: 16px 0 8px; } dt { font-weight: 600; } dt code { font-size: .85rem; color: var(--fg); } dd { margin: 0 0 10px; color: var(--muted); }
+a { color: var(--info); }
 h1 { font-size: 1.35rem; margin: 0 0 8px; }
 p { margin: 0 0 8px; color: var(--muted); }
 code { font-size: .8rem; color: var(--muted); }
 footer { margin-top: 20px; font-size: .75rem; color: var(--muted); }
 `
 
-type Tone = 'ok' | 'warn' | 'bad'
+/** The page's mood, shown by the mark's colour. */
+export type Tone = 'ok' | 'warn' | 'bad' | 'info'
 
-const MARKS: Record<Tone, string> = { ok: '✓', warn: '!', bad: '×' }
+const MARKS: Record<Tone, string> = { ok: '✓', warn: '!', bad: '×', info: 'i' }
 
-interface LayoutProps {
+/** Props of {@link Layout}. */
+export interface LayoutProps {
   readonly title: string
   readonly tone: Tone
   readonly nonce: string | undefined
   readonly children?: Child
 }
 
-function Layout({ title, tone, nonce, children }: LayoutProps) {
+/** The frame of every relay page: one card, the shared stylesheet, no scripts. */
+export function Layout({ title, tone, nonce, children }: LayoutProps) {
   return (
     <html lang="en">
       <head>

@@ -12,6 +12,7 @@ const authorizeQuery = async () => new URLSearchParams({ code_challenge: await c
 export const canonicalHostCases = [
   contract('canonical host: another host name than REDIRECT_URI\'s is refused, naming only the configured address', async (start) => {
     const relay = await start({ env: { REDIRECT_URI: 'http://127.0.0.1:8787/callback' } })
+    const before = await relay.raw.count()
     for (const origin of ['http://localhost:8787', 'https://attacker.example.net', 'http://127.0.0.2:8787']) {
       const response = await relay.app.request(`${origin}/authorize?${await authorizeQuery()}`)
       const page = await assertErrorPage(response, 400, 'wrong_host')
@@ -21,7 +22,7 @@ export const canonicalHostCases = [
       assert.deepEqual(response.headers.getSetCookie(), [], 'no binding cookie on the wrong host')
       assert.equal(response.headers.get('Cache-Control'), 'no-store')
     }
-    assert.equal(await relay.raw.count(), 0)
+    assert.equal(await relay.raw.count(), before)
   }),
 
   contract('canonical host: the same host name passes, whatever the port, scheme or letter case', async (start) => {

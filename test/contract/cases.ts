@@ -6,10 +6,11 @@ import { authorizeCases } from './authorize.cases.ts'
 import { callbackCases } from './callback.cases.ts'
 import { canonicalHostCases } from './canonical-host.cases.ts'
 import type { ContractCase } from './define.ts'
+import { landingCases } from './landing.cases.ts'
 import { tokenCases } from './token.cases.ts'
 
 export type { ContractCase } from './define.ts'
 export type { StoreHarness, RawRecords } from './harness.ts'
 
 /** All contract cases, grouped by endpoint. */
-export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...callbackCases, ...tokenCases]
+export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...callbackCases, ...tokenCases, ...landingCases]
