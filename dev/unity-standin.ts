@@ -145,6 +145,8 @@ function replayable(req: IncomingMessage, body: Buffer): IncomingMessage {
   Object.assign(copy, {
     method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders,
     httpVersion: req.httpVersion, httpVersionMajor: req.httpVersionMajor, httpVersionMinor: req.httpVersionMinor,
+    // A complete message: otherwise Node treats the copy's end as an abort and closes the socket.
+    complete: true,
   });
   copy.push(body);
   copy.push(null);
@@ -203,7 +205,10 @@ export async function startUnityStandin(options: UnityStandinOptions = {}): Prom
     if ((req.method === 'GET' || req.method === 'HEAD') && req.url === '/') return sendHtml(res, 200, landingPage(url, UNITY_STANDIN_CLIENTS, addedUris));
     if (req.method === 'POST' && CLIENT_AUTH_PATHS.has(req.url ?? '')) {
       const next = handle;
-      enforceClientAuthMethod(req, res).then((unread) => unread && next(unread, res), () => res.destroy());
+      enforceClientAuthMethod(req, res).then((unread) => unread && next(unread, res), (error: unknown) => {
+        console.error('Unity stand-in: reading a client request failed:', error);
+        res.destroy();
+      });
       return;
     }
     if (!req.url?.startsWith('/interaction/')) return handle(req, res);
