@@ -7,7 +7,7 @@ import { createServer } from 'node:net'
 /** A port another process holds; `message` says which, and how to free it or choose another. */
 export class PortInUseError extends Error {
   constructor(port: number, host: string, what: string, howToChoose: string) {
-    super(`Port ${port} on ${host} (${what}) is already in use, probably by an earlier \`npm start\` that is still running. Stop it with Ctrl-C in its terminal (find it with: lsof -i :${port}), or choose another port: ${howToChoose}`)
+    super(`Port ${port} on ${host} (${what}) is already in use, probably by an earlier \`npm start\`, \`npm run unity\` or \`npm run relay\` that is still running. Stop it with Ctrl-C in its terminal (find it with: lsof -i :${port}), or choose another port: ${howToChoose}`)
     this.name = 'PortInUseError'
   }
 }
