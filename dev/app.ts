@@ -4,12 +4,15 @@
  * `npm run app -- --relay URL --scope S --return-to URL --wait SECONDS`.
  */
 import { parseArgs } from 'node:util'
+import { userCodeFor } from '../src/user-code.ts'
 import { challengeOf, makeVerifier } from './pkce.ts'
 
 /** A started login: the URL for the user's browser and the secret the app keeps. */
 export interface Login {
   readonly authorizeUrl: string
   readonly verifier: string
+  /** The code the relay's confirmation page shows for this login; the app shows it too. */
+  readonly userCode: string
 }
 
 /**
@@ -39,7 +42,7 @@ export async function startLogin({ relay, scope, returnTo }: LoginOptions): Prom
   url.searchParams.set('code_challenge_method', 'S256')
   if (scope) url.searchParams.set('scope', scope)
   if (returnTo) url.searchParams.set('return_to', returnTo)
-  return { authorizeUrl: url.href, verifier }
+  return { authorizeUrl: url.href, verifier, userCode: await userCodeFor(challenge) }
 }
 
 /**
@@ -97,6 +100,7 @@ if (import.meta.main) {
   if (!Number.isInteger(waitSeconds) || waitSeconds < 0) throw new Error('--wait must be a whole number of seconds')
   const login = await startLogin({ relay, scope: values.scope, returnTo: values['return-to'] })
   console.log(`Open this URL in your browser and sign in:\n\n  ${login.authorizeUrl}\n`)
+  console.log(`Check that the page shows ${login.userCode} before you press Continue.\n`)
   console.log(`Waiting up to ${waitSeconds} s for the sign-in. The same pickup with curl:\n\n  curl -s -X POST ${relay}/token -d grant_type=authorization_code -d code_verifier=${login.verifier}\n`)
   const result = await pollForTokens(relay, login.verifier, { timeoutMs: waitSeconds * 1000 }).catch((error: unknown) => {
     console.error(`Cannot reach the relay at ${relay} (${error instanceof Error ? (error.cause ?? error.message) : error}). Is \`npm start\` running? Another address: npm run app -- --relay URL`)

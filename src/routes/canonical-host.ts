@@ -1,33 +1,34 @@
 /**
  * @module
- * Keeps a sign-in on the relay's one public host. The binding cookie goes back only to the host
- * name that set it, so a flow started on another host than `REDIRECT_URI`'s could never finish.
+ * Keeps a local sign-in on `REDIRECT_URI`'s host name. The binding cookie goes back only to the
+ * host name that set it (RFC 6265 §8.5), so a flow started at `localhost` could never finish at a
+ * `127.0.0.1` callback: `/authorize` sends the browser to the configured name first.
  */
 import type { MiddlewareHandler } from 'hono'
 import type { Config } from '../config.ts'
-import { RelayError } from '../errors.ts'
 import type { RelayEnv } from './deps.ts'
 
 /**
- * Refuses a request whose host name differs from `REDIRECT_URI`'s, with a page naming the relay's
- * address. It refuses rather than redirects: behind a proxy that rewrites `Host`, a redirect would
- * loop forever, while the page says what to fix. The address shown comes from the settings only.
- * With no `REDIRECT_URI`, the callback follows the request's origin and any host is fine.
+ * Redirects `/authorize` opened under another loopback name than `REDIRECT_URI`'s (same port) to
+ * the same path and query under `REDIRECT_URI`'s origin. Only the origin changes, and only to the
+ * configured one, so this is no open redirect. Other hosts pass: behind a proxy the request's host
+ * may be the proxy's rewrite rather than the browser's, and a redirect there would loop.
  *
  * @example
  * app.use('/authorize', canonicalHost(config))
  */
 export function canonicalHost(config: Config): MiddlewareHandler<RelayEnv> {
-  const redirectUri = config.redirectUri === undefined ? undefined : new URL(config.redirectUri)
-  const relayAddress = redirectUri === undefined ? undefined : new URL('.', redirectUri).href
+  const canonical = config.redirectUri === undefined ? undefined : new URL(config.redirectUri)
   return async function canonicalHost(c, next) {
-    // RFC 6265 §8.5: cookies are scoped by host name, not port or scheme, so only the name must match.
-    if (redirectUri !== undefined && new URL(c.req.url).hostname !== redirectUri.hostname) {
-      throw new RelayError(
-        'wrong_host',
-        `This relay's address is ${relayAddress}, but this page was opened under another host name. A browser keeps the sign-in cookie per host name, so the sign-in could not finish here. Start the sign-in again with the relay at ${relayAddress}. If that is already the address you opened, the proxy in front of the relay must pass the original Host header.`,
-      )
+    const url = new URL(c.req.url)
+    // Two loopback names on one port are one listener seen under two names, so no proxy can turn this into a loop.
+    if (canonical && c.req.method === 'GET' && url.hostname !== canonical.hostname && isLoopback(url) && isLoopback(canonical) && url.port === canonical.port) {
+      return c.redirect(new URL(`authorize${url.search}`, canonical).href, 302)
     }
     await next()
   }
+}
+
+function isLoopback(url: URL): boolean {
+  return url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]'
 }

@@ -5,6 +5,7 @@
 import { authorizeCases } from './authorize.cases.ts'
 import { callbackCases } from './callback.cases.ts'
 import { canonicalHostCases } from './canonical-host.cases.ts'
+import { confirmCases } from './confirm.cases.ts'
 import type { ContractCase } from './define.ts'
 import { landingCases } from './landing.cases.ts'
 import { tokenCases } from './token.cases.ts'
@@ -13,4 +14,4 @@ export type { ContractCase } from './define.ts'
 export type { StoreHarness, RawRecords } from './harness.ts'
 
 /** All contract cases, grouped by endpoint. */
-export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...callbackCases, ...tokenCases, ...landingCases]
+export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...confirmCases, ...callbackCases, ...tokenCases, ...landingCases]
