@@ -26,7 +26,9 @@ export function LandingPage({ unityHost, metadataPath, nonce }: LandingPageProps
       <p>There is nothing to do on this page: an app sends you here when it needs you to sign in.</p>
       <dl>
         <dt><code>GET /authorize</code></dt>
-        <dd>Your browser starts a sign-in (the app gives the link).</dd>
+        <dd>Your browser starts a sign-in and shows its code (the app gives the link).</dd>
+        <dt><code>POST /authorize</code></dt>
+        <dd>Continue or Cancel on that page.</dd>
         <dt><code>GET /callback</code></dt>
         <dd>Unity sends your browser back here after you sign in.</dd>
         <dt><code>POST /token</code></dt>

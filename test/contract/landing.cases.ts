@@ -18,7 +18,7 @@ export const landingCases = [
     assert.ok(page.startsWith('<!doctype html>'))
     assert.ok(page.includes('Unity sign-in relay'))
     assert.ok(page.includes('unity.example.com'), 'names the Unity server it signs in to')
-    for (const endpoint of ['GET /authorize', 'GET /callback', 'POST /token', 'GET /healthz']) assert.ok(page.includes(endpoint), endpoint)
+    for (const endpoint of ['GET /authorize', 'POST /authorize', 'GET /callback', 'POST /token', 'GET /healthz']) assert.ok(page.includes(endpoint), endpoint)
     assert.equal(page.includes('leak') || page.includes('<b>'), false, 'no input on the page')
     assert.equal(page.includes('<a '), false, 'no metadata link until the relay serves metadata')
     const nonce = /<style nonce="([^"]+)"/.exec(page)?.[1]
