@@ -9,16 +9,19 @@ import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { NONCE, secureHeaders } from 'hono/secure-headers'
 import type { Context, MiddlewareHandler } from 'hono'
+import { BadSettings } from './config.ts'
 import type { Config } from './config.ts'
 import { RelayError } from './errors.ts'
 import { consoleLogger } from './log.ts'
-import type { Logger } from './log.ts'
+import type { LogFields, Logger } from './log.ts'
 import { mountAuthorize } from './routes/authorize.tsx'
 import { mountCallback } from './routes/callback.tsx'
+import { canonicalHost } from './routes/canonical-host.ts'
 import { faultName } from './routes/deps.ts'
 import type { Clock, RateLimiter, Relay, RelayEnv, RouteDeps } from './routes/deps.ts'
 import { mountDevice } from './routes/device.tsx'
-import { mountMetadata } from './routes/metadata.ts'
+import { METADATA_PATH, mountMetadata } from './routes/metadata.ts'
+import { mountLanding } from './routes/landing.tsx'
 import { mountToken } from './routes/token.ts'
 import { importStateKeys } from './state.ts'
 import type { StateKeys } from './state.ts'
@@ -67,7 +70,9 @@ export function createRelay(deps: RelayDeps): Relay {
   }
 
   const app = createBaseApp(log)
+  mountLanding(app, routeDeps, { metadataPath: METADATA_PATH })
   app.get('/healthz', (c) => c.json({ ok: true }))
+  app.use('/authorize', canonicalHost(config))
   mountAuthorize(app, routeDeps)
   mountCallback(app, routeDeps)
   mountToken(app, routeDeps)
@@ -119,7 +124,7 @@ function createBaseApp(log: Logger): Relay {
   })
   app.onError((err, c) => {
     const error = asRelayError(err, c.req.routePath)
-    if (error.status >= 500) log.error('request.failed', { status: error.status, error: error.code, fault: faultName(error.cause ?? err) })
+    if (error.status >= 500) log.error('request.failed', { status: error.status, error: error.code, ...faultFields(error.cause ?? err) })
     const response = error.toResponse(c.get('errorFormat') ?? 'json', c.get('secureHeadersNonce'))
     // newResponse keeps headers already set on the context, e.g. the cleared binding cookie.
     return c.newResponse(response.body, response)
@@ -136,6 +141,11 @@ const pageFormAction: MiddlewareHandler<RelayEnv> = async (c, next) => {
   const sources = c.get('formAction')
   const csp = c.res.headers.get('Content-Security-Policy')
   if (sources !== undefined && csp !== null) c.res.headers.set('Content-Security-Policy', csp.replace("form-action 'none'", `form-action ${sources}`))
+}
+
+/** What a log line may say about a 500's cause: the bad settings' names, or the fault's class. */
+function faultFields(cause: unknown): LogFields {
+  return cause instanceof BadSettings ? { settings: cause.names } : { fault: faultName(cause) }
 }
 
 /** `route` is Hono's matched pattern (e.g. `/callback`), never request input. */

@@ -16,6 +16,8 @@ export interface LogFields {
   readonly fault?: string
   /** The `client_id` a device sent to `/device_authorization`: untrusted, for correlation only. */
   readonly client?: string
+  /** Names of the settings that make the relay misconfigured (names only, never values). */
+  readonly settings?: readonly string[]
 }
 
 /** Where log lines go. */

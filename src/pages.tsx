@@ -16,7 +16,9 @@ main { width: 100%; max-width: 440px; background: var(--card); border-radius: 14
   box-shadow: 0 1px 3px rgb(0 0 0 / .08), 0 8px 24px rgb(0 0 0 / .06); text-align: center; }
 .mark { width: 56px; height: 56px; margin: 0 auto 16px; border-radius: 50%; display: grid; place-items: center;
   font-size: 28px; font-weight: 700; color: var(--on-mark); }
-.ok .mark { background: var(--ok); } .warn .mark { background: var(--warn); } .bad .mark { background: var(--bad); } .ask .mark { background: var(--ask); }
+.ok .mark { background: var(--ok); } .warn .mark { background: var(--warn); } .bad .mark { background: var(--bad); } .ask .mark { background: var(--ask); } .info .mark { background: var(--ask); }
+dl { text-align: left; margin: 16px 0 8px; } dt { font-weight: 600; } dt code { font-size: .85rem; color: var(--fg); } dd { margin: 0 0 10px; color: var(--muted); }
+a { color: var(--ask); }
 h1 { font-size: 1.35rem; margin: 0 0 8px; }
 p { margin: 0 0 8px; color: var(--muted); }
 code { font-size: .8rem; color: var(--muted); }
@@ -40,18 +42,21 @@ strong { color: var(--fg); }
 .entry .problem { color: var(--bad); font-weight: 600; }
 `
 
-type Tone = 'ok' | 'warn' | 'bad' | 'ask'
+/** The page's mood, shown by the mark's colour. */
+export type Tone = 'ok' | 'warn' | 'bad' | 'ask' | 'info'
 
-const MARKS: Record<Tone, string> = { ok: '✓', warn: '!', bad: '×', ask: '?' }
+const MARKS: Record<Tone, string> = { ok: '✓', warn: '!', bad: '×', ask: '?', info: 'i' }
 
-interface LayoutProps {
+/** Props of {@link Layout}. */
+export interface LayoutProps {
   readonly title: string
   readonly tone: Tone
   readonly nonce: string | undefined
   readonly children?: Child
 }
 
-function Layout({ title, tone, nonce, children }: LayoutProps) {
+/** The frame of every relay page: one card, the shared stylesheet, no scripts. */
+export function Layout({ title, tone, nonce, children }: LayoutProps) {
   return (
     <html lang="en">
       <head>

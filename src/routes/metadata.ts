@@ -6,10 +6,13 @@
 import { DEVICE_CODE_GRANT } from '../inputs.ts'
 import type { Relay, RouteDeps } from './deps.ts'
 
+/** RFC 8414 §3: where a client finds the metadata of an issuer without a path. */
+export const METADATA_PATH = '/.well-known/oauth-authorization-server'
+
 /** Mounts the RFC 8414 metadata document. */
 export function mountMetadata(app: Relay, deps: RouteDeps): void {
   const scopes = [...new Set(deps.config.defaultScope.split(' '))]
-  app.get('/.well-known/oauth-authorization-server', (c) => {
+  app.get(METADATA_PATH, (c) => {
     // RFC 8414 §3.3: the issuer is the relay's public origin, where this document was found.
     const issuer = deps.publicOrigin(c)
     return c.json({

@@ -63,7 +63,7 @@ test('2. the user denies consent: the page says so and the poll gets access_deni
     await screenshots(page, 'denied')
 
     const { result, at } = await pickup
-    assert.deepEqual(result, { ok: false, status: 400, error: 'access_denied', description: 'Unity did not authorize the app. Start a new sign-in.' })
+    assert.deepEqual(result, { ok: false, status: 400, error: 'access_denied', description: 'Unity did not authorize the app. Start a new sign-in.', timedOut: false })
     assert.ok(at - clickedAt < 5_000, `the poll ended ${at - clickedAt} ms after Deny, not at its timeout`)
   } finally {
     await context.close()

@@ -2,7 +2,7 @@
  * Settings: defaults, every invalid value, and messages that name settings but never values.
  */
 import { describe, expect, it } from 'vitest'
-import { parseConfig } from '../../src/config.ts'
+import { BadSettings, parseConfig } from '../../src/config.ts'
 import { RelayError } from '../../src/errors.ts'
 
 const VALID = {
@@ -81,7 +81,13 @@ describe('parseConfig', () => {
   it('allows plain http only for loopback Unity servers', () => {
     expect(parseConfig({ ...VALID, UNITY_URL: 'http://127.0.0.1:9000' }).authorizeEndpoint).toBe('http://127.0.0.1:9000/api/oauth/authorize')
     expect(parseConfig({ ...VALID, UNITY_URL: 'http://localhost:9000/' }).tokenEndpoint).toBe('http://localhost:9000/api/oauth/token')
-    expect(problem({ ...VALID, UNITY_URL: 'http://unity.example.com' }).description).toContain('UNITY_URL')
+    expect(problem({ ...VALID, UNITY_URL: 'http://unity.example.com' }).description).toContain('UNITY_URL must be an https URL (plain http only for localhost, 127.0.0.1 or [::1])')
+  })
+
+  it('names every bad setting, and only names, in the cause kept for the log', () => {
+    const error = problem({ ...VALID, UNITY_CLIENT_SECRET: undefined, UNITY_PKCE: 'plain-secret-ish', CODE_TTL_SECONDS: '5', RETURN_TO_ALLOWLIST: 'nope' })
+    expect(error.cause).toBeInstanceOf(BadSettings)
+    expect((error.cause as BadSettings).names).toEqual(['UNITY_CLIENT_SECRET', 'UNITY_PKCE', 'RETURN_TO_ALLOWLIST', 'CODE_TTL_SECONDS'])
   })
 
   it.each([
