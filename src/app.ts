@@ -10,6 +10,7 @@ import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
 import { NONCE, secureHeaders } from 'hono/secure-headers'
 import type { Context, MiddlewareHandler } from 'hono'
+import { BadSettings } from './config.ts'
 import type { Config } from './config.ts'
 import { RelayError } from './errors.ts'
 import { limitByClientIp } from './limits/by-client-ip.ts'
@@ -17,11 +18,15 @@ import { clientKey } from './limits/client-ip.ts'
 import type { ClientIpOf } from './limits/client-ip.ts'
 import type { RateLimitName } from './limits/settings.ts'
 import { consoleLogger } from './log.ts'
-import type { Logger } from './log.ts'
+import type { LogFields, Logger } from './log.ts'
 import { mountAuthorize } from './routes/authorize.tsx'
 import { mountCallback } from './routes/callback.tsx'
+import { canonicalHost } from './routes/canonical-host.ts'
 import { faultName } from './routes/deps.ts'
 import type { Clock, Relay, RelayContext, RelayEnv, RelayLimiters, RouteDeps } from './routes/deps.ts'
+import { mountDevice } from './routes/device.tsx'
+import { METADATA_PATH, mountMetadata } from './routes/metadata.ts'
+import { mountLanding } from './routes/landing.tsx'
 import { mountToken } from './routes/token.ts'
 import { importStateKeys } from './state.ts'
 import type { StateKeys } from './state.ts'
@@ -47,7 +52,7 @@ export interface RelayDeps {
 }
 
 /** Paths a user's browser opens: errors there render as HTML pages. */
-const BROWSER_PATHS: ReadonlySet<string> = new Set(['/authorize', '/callback'])
+const BROWSER_PATHS: ReadonlySet<string> = new Set(['/authorize', '/callback', '/device'])
 
 /**
  * Largest request body: the biggest legitimate one (a refresh token of 4 KiB in a form) fits
@@ -74,6 +79,7 @@ export function createRelay(deps: RelayDeps): Relay {
     nowSeconds: () => Math.floor(clock() / 1000),
     stateKeys: () => (stateKeys ??= importStateKeys(config.stateSecrets)),
     redirectUriFor: (c: Context) => config.redirectUri ?? new URL('/callback', c.req.url).href,
+    publicOrigin: (c: Context) => new URL(config.redirectUri ?? c.req.url).origin,
   }
 
   const app = createBaseApp(log)
@@ -96,10 +102,14 @@ export function createRelay(deps: RelayDeps): Relay {
       },
     }),
   )
+  mountLanding(app, routeDeps, { metadataPath: METADATA_PATH })
   app.get('/healthz', (c) => c.json({ ok: true }))
+  app.use('/authorize', canonicalHost(config))
   mountAuthorize(app, routeDeps)
   mountCallback(app, routeDeps)
   mountToken(app, routeDeps)
+  mountDevice(app, routeDeps)
+  mountMetadata(app, routeDeps)
   allowOnly(app, '/authorize', ['GET', 'POST'], 'Open this address in a browser; apps link to it with GET, and its page answers with POST.')
   allowOnly(app, '/callback', ['GET'], 'Only Unity sends browsers here, with GET.')
   allowOnly(app, '/token', ['POST'], 'POST a form (application/x-www-form-urlencoded) to /token (RFC 6749 §3.2).')
@@ -152,7 +162,7 @@ function createBaseApp(log: Logger): Relay {
   app.notFound((c) => renderError(c, new RelayError('not_found', 'There is nothing at this address.')))
   app.onError((err, c) => {
     const error = asRelayError(err, c.req.routePath)
-    if (error.status >= 500) log.error('request.failed', { status: error.status, error: error.code, fault: faultName(error.cause ?? err) })
+    if (error.status >= 500) log.error('request.failed', { status: error.status, error: error.code, ...faultFields(error.cause ?? err) })
     return renderError(c, error)
   })
   return app
@@ -179,6 +189,11 @@ const pageFormAction: MiddlewareHandler<RelayEnv> = async (c, next) => {
   const sources = c.get('formAction')
   const csp = c.res.headers.get('Content-Security-Policy')
   if (sources !== undefined && csp !== null) c.res.headers.set('Content-Security-Policy', csp.replace("form-action 'none'", `form-action ${sources}`))
+}
+
+/** What a log line may say about a 500's cause: the bad settings' names, or the fault's class. */
+function faultFields(cause: unknown): LogFields {
+  return cause instanceof BadSettings ? { settings: cause.names } : { fault: faultName(cause) }
 }
 
 /** `route` is Hono's matched pattern (e.g. `/callback`), never request input. */

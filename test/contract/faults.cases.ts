@@ -97,9 +97,10 @@ function faultyStore(fault: Fault, fails: { save?: boolean; claim?: boolean; con
         if (property === 'claim') {
           return async (...args: Parameters<CodeStore['claim']>) => {
             if (fault.on && fails.claim) return broken()
-            const claim = await target.claim(...args)
-            if (!claim || !fails.consume) return claim
-            return { record: claim.record, release: () => claim.release(), consume: () => (fault.on ? broken() : claim.consume()) }
+            const pickup = await target.claim(...args)
+            if (pickup.kind !== 'claimed' || !fails.consume) return pickup
+            const { claim } = pickup
+            return { kind: 'claimed', claim: { record: claim.record, release: () => claim.release(), consume: () => (fault.on ? broken() : claim.consume()) } }
           }
         }
         const value: unknown = Reflect.get(target, property, target)
