@@ -94,6 +94,9 @@ export function createRelay(deps: RelayDeps): Relay {
   app.use('/authorize', perClientIp('authorize'))
   app.use('/callback', perClientIp('callback'))
   app.use('/token', perClientIp('token'))
+  // RFC 8628 §5.1: user codes are short, so guessing at /device must be rate limited; a device authorization is a store write.
+  app.use('/device', perClientIp('device'))
+  app.use('/device_authorization', perClientIp('device'))
   app.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
@@ -113,6 +116,8 @@ export function createRelay(deps: RelayDeps): Relay {
   allowOnly(app, '/authorize', ['GET', 'POST'], 'Open this address in a browser; apps link to it with GET, and its page answers with POST.')
   allowOnly(app, '/callback', ['GET'], 'Only Unity sends browsers here, with GET.')
   allowOnly(app, '/token', ['POST'], 'POST a form (application/x-www-form-urlencoded) to /token (RFC 6749 §3.2).')
+  allowOnly(app, '/device', ['GET'], 'Open this address in a browser and type the code your device shows.')
+  allowOnly(app, '/device_authorization', ['POST'], 'POST a form (application/x-www-form-urlencoded) to /device_authorization (RFC 8628 §3.1).')
   return app
 }
 

@@ -144,6 +144,7 @@ export function parseConfig(source: ConfigSource): Config {
     token: rateLimit('token'),
     refresh: rateLimit('refresh'),
     pickup: rateLimit('pickup'),
+    device: rateLimit('device'),
   }
   const codeStore = oneOf<CodeStoreKind>('CODE_STORE', ['kv', 'durable-object'], 'kv')
 

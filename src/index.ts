@@ -28,6 +28,7 @@ export interface Env {
   readonly TOKEN_LIMITER?: RateLimit
   readonly REFRESH_LIMITER?: RateLimit
   readonly PICKUP_LIMITER?: RateLimit
+  readonly DEVICE_LIMITER?: RateLimit
 
   // Secrets
   /** Client secret, sent only to Unity's token endpoint. */
@@ -95,11 +96,11 @@ const relays = new WeakMap<Env, Relay>()
 export function buildWorkerRelay(env: Env): Relay {
   try {
     const config = parseConfig(env)
-    const { AUTHORIZE_LIMITER: authorize, CALLBACK_LIMITER: callback, TOKEN_LIMITER: token, REFRESH_LIMITER: refresh, PICKUP_LIMITER: pickup } = env
+    const { AUTHORIZE_LIMITER: authorize, CALLBACK_LIMITER: callback, TOKEN_LIMITER: token, REFRESH_LIMITER: refresh, PICKUP_LIMITER: pickup, DEVICE_LIMITER: device } = env
     return createRelay({
       config,
       store: storeFor(config, env),
-      limiters: { authorize, callback, token, refresh, pickup },
+      limiters: { authorize, callback, token, refresh, pickup, device },
       // Cloudflare sets this header at its edge and overwrites any value the client sent.
       clientIp: (request) => request.headers.get('CF-Connecting-IP') ?? undefined,
     })

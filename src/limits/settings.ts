@@ -12,10 +12,11 @@ export interface RateLimitSetting {
 }
 
 /**
- * The limits, by name. `authorize`, `callback`, `token` and `refresh` are keyed by client
+ * The limits, by name. `authorize`, `callback`, `token`, `refresh` and `device` (code entry at
+ * `/device` and `POST /device_authorization`) are keyed by client
  * address (an IPv6 /64); `pickup` by flow (the PKCE `code_challenge`).
  */
-export type RateLimitName = 'authorize' | 'callback' | 'token' | 'refresh' | 'pickup'
+export type RateLimitName = 'authorize' | 'callback' | 'token' | 'refresh' | 'pickup' | 'device'
 
 /** Every limit's setting. */
 export type RateLimits = Readonly<Record<RateLimitName, RateLimitSetting>>
@@ -23,7 +24,8 @@ export type RateLimits = Readonly<Record<RateLimitName, RateLimitSetting>>
 /**
  * Defaults, sized for a whole company behind one NAT address: 300 sign-ins a minute from one
  * address (two `/authorize` requests and one `/callback` each), 100 apps polling every 5 s, and
- * a refresh a minute for 1,200 users. One flow may poll 3 times in 10 s: an app that keeps to
+ * a refresh a minute for 1,200 users; 300 device-flow requests (about 100 device sign-ins) a
+ * minute, while at that rate one address needs about 160 years to try every 8-letter user code. One flow may poll 3 times in 10 s: an app that keeps to
  * RFC 8628's 5-second interval, plus one retry, never hears `slow_down`.
  */
 export const DEFAULT_RATE_LIMITS: RateLimits = {
@@ -32,6 +34,7 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   token: { limit: 1200, periodSeconds: 60 },
   refresh: { limit: 1200, periodSeconds: 60 },
   pickup: { limit: 3, periodSeconds: 10 },
+  device: { limit: 300, periodSeconds: 60 },
 }
 
 /** The setting that overrides each default, e.g. `RATE_LIMIT_TOKEN=1200/60`. */
@@ -41,4 +44,5 @@ export const RATE_LIMIT_SETTINGS: Readonly<Record<RateLimitName, string>> = {
   token: 'RATE_LIMIT_TOKEN',
   refresh: 'RATE_LIMIT_REFRESH',
   pickup: 'RATE_LIMIT_PICKUP',
+  device: 'RATE_LIMIT_DEVICE',
 }

@@ -144,6 +144,23 @@ export const limitsCases = [
     await assertJsonError(refused, 429, 'temporarily_unavailable')
   }),
 
+  contract('rate limit: code entry at /device and POST /device_authorization share a per-address budget (RFC 8628 §5.1)', async (start) => {
+    const { relay } = await withLimits(start, { device: [2, 60] })
+    const peer = { [TEST_PEER_HEADER]: '203.0.113.7' }
+    const authorization = await relay.fetch('/device_authorization', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...peer }, body: '' })
+    assert.equal(authorization.status, 200)
+    assert.equal((await relay.fetch('/device?user_code=BBBB-BBBB', { headers: peer })).status < 500, true)
+    const guess = await relay.fetch('/device?user_code=CCCC-CCCC', { headers: peer })
+    assert.equal(guess.headers.get('Retry-After'), '60')
+    await assertErrorPage(guess, 429, 'rate_limited')
+    const more = await relay.fetch('/device_authorization', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...peer }, body: '' })
+    await assertJsonError(more, 429, 'temporarily_unavailable')
+    assert.notEqual((await relay.fetch('/device?user_code=CCCC-CCCC', { headers: { [TEST_PEER_HEADER]: '198.51.100.9' } })).status, 429)
+    const wrongMethod = await relay.fetch('/device_authorization', { headers: { [TEST_PEER_HEADER]: '198.51.100.10' } })
+    assert.equal(wrongMethod.headers.get('Allow'), 'POST')
+    await assertJsonError(wrongMethod, 405, 'invalid_request')
+  }),
+
   contract('rate limit: refreshes count per address before Unity is called', async (start) => {
     const { relay } = await withLimits(start, { refresh: [1, 60] })
     relay.unity.expectTokenCall({ grant_type: 'refresh_token', refresh_token: 'rt-456' }, { status: 200, body: TOKENS })

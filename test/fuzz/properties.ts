@@ -11,6 +11,7 @@
  */
 import { strict as assert } from 'node:assert'
 import fc from 'fast-check'
+import { DEVICE_CODE_GRANT } from '../../src/inputs.ts'
 import type { CodeStore } from '../../src/store.ts'
 import { contract } from '../contract/define.ts'
 import type { ContractCase } from '../contract/define.ts'
@@ -143,9 +144,10 @@ const decisionRequests: fc.Arbitrary<Send> = fc
 
 const tokenRequests: fc.Arbitrary<Send> = fc
   .record({
-    grant_type: fc.option(fc.oneof(fc.constantFrom('authorization_code', 'refresh_token', 'password', 'client_credentials'), text), { nil: undefined }),
+    grant_type: fc.option(fc.oneof(fc.constantFrom('authorization_code', 'refresh_token', DEVICE_CODE_GRANT, 'password', 'client_credentials'), text), { nil: undefined }),
     code_verifier: fc.option(fc.oneof(secret, fc.constant(undefined)), { nil: undefined }),
     refresh_token: fc.option(secret, { nil: undefined }),
+    device_code: fc.option(secret, { nil: undefined }),
     scope: fc.option(fc.oneof(fc.constant('api'), text), { nil: undefined }),
     code: fc.option(secret, { nil: undefined }),
     contentType: fc.constantFrom('application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=UTF-8', 'application/json', 'text/plain', 'multipart/form-data; boundary=x', undefined),
@@ -154,6 +156,24 @@ const tokenRequests: fc.Arbitrary<Send> = fc
   .map(({ contentType, duplicate, ...params }) => (relay) =>
     relay.fetch('/token', { method: 'POST', headers: contentType === undefined ? {} : { 'Content-Type': contentType }, body: query(params, duplicate) }),
   )
+
+const deviceAuthorizationRequests: fc.Arbitrary<Send> = fc
+  .record({
+    client_id: fc.option(text, { nil: undefined }),
+    scope: fc.option(fc.oneof(fc.constantFrom('api', 'api read'), text), { nil: undefined }),
+    contentType: fc.constantFrom('application/x-www-form-urlencoded', 'application/json', undefined),
+    duplicate: rarely(fc.constantFrom('client_id', 'scope')),
+  })
+  .map(({ contentType, duplicate, ...params }) => (relay) =>
+    relay.fetch('/device_authorization', { method: 'POST', headers: contentType === undefined ? {} : { 'Content-Type': contentType }, body: query(params, duplicate) }),
+  )
+
+const deviceEntryRequests: fc.Arbitrary<Send> = fc
+  .record({
+    user_code: fc.option(fc.oneof(fc.stringMatching(/^[B-DF-HJ-NP-TV-XZ]{4}-?[B-DF-HJ-NP-TV-XZ]{4}$/), text), { nil: undefined }),
+    duplicate: rarely(fc.constant('user_code')),
+  })
+  .map(({ duplicate, ...params }) => (relay) => relay.fetch(`/device?${query(params, duplicate)}`))
 
 /**
  * A property over one endpoint: generated requests against one relay whose store and Unity are
@@ -169,7 +189,7 @@ export function endpointProperty(endpoint: string, requests: fc.Arbitrary<Send>,
             const value: unknown = Reflect.get(target, property, target)
             if (typeof value !== 'function') return value
             return (...args: unknown[]) => {
-              if (property === 'save') observed.saves++
+              if (property === 'save' || property === 'saveDevice') observed.saves++
               return (value as (...a: unknown[]) => unknown).apply(target, args)
             }
           },
@@ -217,6 +237,8 @@ export function fuzzProperties(numRuns: number): readonly ContractCase[] {
     endpointProperty('POST /authorize', decisionRequests, numRuns),
     endpointProperty('GET /callback', callbackRequests, numRuns),
     endpointProperty('POST /token', tokenRequests, numRuns),
+    endpointProperty('POST /device_authorization', deviceAuthorizationRequests, numRuns),
+    endpointProperty('GET /device', deviceEntryRequests, numRuns),
   ]
 }
 

@@ -138,6 +138,7 @@ describe('parseConfig', () => {
     ['RATE_LIMIT_TOKEN', { RATE_LIMIT_TOKEN: '10/0' }],
     ['RATE_LIMIT_REFRESH', { RATE_LIMIT_REFRESH: '10/3601' }],
     ['RATE_LIMIT_PICKUP', { RATE_LIMIT_PICKUP: 'off' }],
+    ['RATE_LIMIT_DEVICE', { RATE_LIMIT_DEVICE: '-1/60' }],
   ])('names %s when it is invalid', (name, override) => {
     const error = problem({ ...VALID, ...override })
     expect(error.code).toBe('misconfigured')

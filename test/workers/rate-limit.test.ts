@@ -70,4 +70,15 @@ describe('Workers Rate Limiting bindings', { timeout: 20_000 }, () => {
     expect(await refused.text()).toContain('<code>rate_limited</code>')
     expect((await call(path, '192.0.2.21')).status).toBe(200)
   })
+
+  it('/device code entry is limited per CF-Connecting-IP through DEVICE_LIMITER', async () => {
+    const ip = '192.0.2.30'
+    await awayFromWindowEdge(DEFAULT_RATE_LIMITS.device.periodSeconds)
+    const statuses = await Promise.all(Array.from({ length: DEFAULT_RATE_LIMITS.device.limit }, () => call('/device?user_code=BBBB-BBBB', ip).then((r) => r.status)))
+    expect(statuses.every((status) => status !== 429)).toBe(true)
+    const refused = await call('/device?user_code=CCCC-CCCC', ip)
+    expect(refused.status).toBe(429)
+    expect(await refused.text()).toContain('<code>rate_limited</code>')
+    expect((await call('/device?user_code=CCCC-CCCC', '192.0.2.31')).status).not.toBe(429)
+  })
 })
