@@ -25,15 +25,15 @@ export type RateLimits = Readonly<Record<RateLimitName, RateLimitSetting>>
  * Defaults, sized for a whole company behind one NAT address: 300 sign-ins a minute from one
  * address (two `/authorize` requests and one `/callback` each), 100 apps polling every 5 s, and
  * a refresh a minute for 1,200 users; 300 device-flow requests (about 100 device sign-ins) a
- * minute, while at that rate one address needs about 160 years to try every 8-letter user code. One flow may poll 3 times in 10 s: an app that keeps to
- * RFC 8628's 5-second interval, plus one retry, never hears `slow_down`.
+ * minute, while at that rate one address needs about 160 years to try every 8-letter user code. One flow may poll 10 times in 10 s: an app that polls once a
+ * second or slower (the README advises 2 to 5 s) never hears `slow_down`; a tight loop does.
  */
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   authorize: { limit: 600, periodSeconds: 60 },
   callback: { limit: 300, periodSeconds: 60 },
   token: { limit: 1200, periodSeconds: 60 },
   refresh: { limit: 1200, periodSeconds: 60 },
-  pickup: { limit: 3, periodSeconds: 10 },
+  pickup: { limit: 10, periodSeconds: 10 },
   device: { limit: 300, periodSeconds: 60 },
 }
 
