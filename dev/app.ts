@@ -3,12 +3,15 @@
  * browser, and polls /token until Unity's tokens arrive. `npm run app -- --relay URL --scope S`.
  */
 import { parseArgs } from 'node:util'
+import { userCodeFor } from '../src/user-code.ts'
 import { challengeOf, makeVerifier } from './pkce.ts'
 
 /** A started login: the URL for the user's browser and the secret the app keeps. */
 export interface Login {
   readonly authorizeUrl: string
   readonly verifier: string
+  /** The code the relay's confirmation page shows for this login; the app shows it too. */
+  readonly userCode: string
 }
 
 /** How polling ended: Unity's token JSON, or the relay's final OAuth error. */
@@ -32,7 +35,7 @@ export async function startLogin({ relay, scope, returnTo }: LoginOptions): Prom
   url.searchParams.set('code_challenge_method', 'S256')
   if (scope) url.searchParams.set('scope', scope)
   if (returnTo) url.searchParams.set('return_to', returnTo)
-  return { authorizeUrl: url.href, verifier }
+  return { authorizeUrl: url.href, verifier, userCode: await userCodeFor(challenge) }
 }
 
 /**
@@ -67,6 +70,7 @@ if (import.meta.main) {
   const relay = values.relay
   const login = await startLogin({ relay, scope: values.scope, returnTo: values['return-to'] })
   console.log(`Open this URL in your browser and sign in:\n\n  ${login.authorizeUrl}\n`)
+  console.log(`Check that the page shows ${login.userCode} before you press Continue.\n`)
   console.log(`Waiting for the sign-in. The same pickup with curl:\n\n  curl -s -X POST ${relay}/token -d grant_type=authorization_code -d code_verifier=${login.verifier}\n`)
   const result = await pollForTokens(relay, login.verifier)
   if (result.ok) {

@@ -8,12 +8,12 @@
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { NONCE, secureHeaders } from 'hono/secure-headers'
-import type { Context } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import type { Config } from './config.ts'
 import { RelayError } from './errors.ts'
 import { consoleLogger } from './log.ts'
 import type { Logger } from './log.ts'
-import { mountAuthorize } from './routes/authorize.ts'
+import { mountAuthorize } from './routes/authorize.tsx'
 import { mountCallback } from './routes/callback.tsx'
 import { faultName } from './routes/deps.ts'
 import type { Clock, RateLimiter, Relay, RelayEnv, RouteDeps } from './routes/deps.ts'
@@ -85,10 +85,14 @@ export function createMisconfiguredRelay(error: RelayError, log: Logger = consol
 
 function createBaseApp(log: Logger): Relay {
   const app = new Hono<RelayEnv>()
+  // Registered first so it runs after secureHeaders has set the CSP.
+  app.use(pageFormAction)
   app.use(
     secureHeaders({
       // RFC 9700 §4.2.4: the callback URL carries the code, so it must not leak via Referer.
       referrerPolicy: 'no-referrer',
+      // A route may set its own Referrer-Policy (the confirmation page needs `same-origin`).
+      overwrite: false,
       contentSecurityPolicy: {
         defaultSrc: ["'none'"],
         styleSrc: [NONCE],
@@ -116,6 +120,17 @@ function createBaseApp(log: Logger): Relay {
     return c.newResponse(response.body, response)
   })
   return app
+}
+
+/**
+ * Only a page with a form (the confirmation page) widens `form-action`, to the sources it declared
+ * with `c.set('formAction')`; every other response keeps `'none'`.
+ */
+const pageFormAction: MiddlewareHandler<RelayEnv> = async (c, next) => {
+  await next()
+  const sources = c.get('formAction')
+  const csp = c.res.headers.get('Content-Security-Policy')
+  if (sources !== undefined && csp !== null) c.res.headers.set('Content-Security-Policy', csp.replace("form-action 'none'", `form-action ${sources}`))
 }
 
 /** `route` is Hono's matched pattern (e.g. `/callback`), never request input. */

@@ -46,18 +46,36 @@ export function setBindingCookie(c: Context, binding: Binding, maxAgeSeconds: nu
 }
 
 /**
- * Checks that this browser holds the nonce whose hash the state carries, and clears the cookie.
+ * Checks that this browser holds the nonce whose hash the state carries, and keeps the cookie for
+ * the rest of the flow (the confirmation POST, then the callback).
+ *
+ * @throws {RelayError} `browser_mismatch`.
+ */
+export async function verifyBindingCookie(c: Context, expectedHash: string): Promise<void> {
+  await checkNonce(getCookie(c, bindingCookieName(expectedHash), 'host'), expectedHash)
+}
+
+/**
+ * Checks the binding like {@link verifyBindingCookie}, and clears the cookie.
  *
  * @throws {RelayError} `browser_mismatch`.
  */
 export async function consumeBindingCookie(c: Context, expectedHash: string): Promise<void> {
-  const name = bindingCookieName(expectedHash)
-  const nonce = getCookie(c, name, 'host')
+  const nonce = getCookie(c, bindingCookieName(expectedHash), 'host')
+  // The binding is single-use: the cookie goes whatever the outcome.
+  if (nonce !== undefined) clearBindingCookie(c, expectedHash)
+  await checkNonce(nonce, expectedHash)
+}
+
+/** Clears the flow's cookie once the flow has ended. */
+export function clearBindingCookie(c: Context, hash: string): void {
+  deleteCookie(c, bindingCookieName(hash), { prefix: 'host', path: '/', secure: true })
+}
+
+async function checkNonce(nonce: string | undefined, expectedHash: string): Promise<void> {
   if (nonce === undefined) {
     throw new RelayError('browser_mismatch', 'It was already finished, or it was started in another browser. Go back to the app and start again.')
   }
-  // The binding is single-use: the cookie goes whatever the outcome.
-  deleteCookie(c, name, { prefix: 'host', path: '/', secure: true })
   // Comparing hashes, not nonces: the expected value is public (it travels in the state).
   if ((await bindingHash(nonce)) !== expectedHash) {
     throw new RelayError('browser_mismatch', 'It was started in another browser. Go back to the app and start again.')

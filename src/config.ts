@@ -11,6 +11,9 @@ export type TokenAuthMethod = 'client_secret_basic' | 'client_secret_post'
 /** Whether PKCE parameters are forwarded to Unity. */
 export type PkceMode = 'S256' | 'off'
 
+/** Whether `/authorize` asks the user to confirm the sign-in on a relay page first. */
+export type ConfirmPageMode = 'always' | 'never'
+
 /** Validated settings. Built by {@link parseConfig}; tests may build one directly. */
 export interface Config {
   /** `${UNITY_URL}/api/oauth/authorize` */
@@ -22,6 +25,8 @@ export interface Config {
   readonly defaultScope: string
   readonly tokenAuth: TokenAuthMethod
   readonly pkce: PkceMode
+  /** `always`: GET /authorize shows the confirmation page; `never`: it redirects straight to Unity. */
+  readonly confirmPage: ConfirmPageMode
   /** Expected RFC 9207 `iss`; `undefined` skips the check. */
   readonly issuer: string | undefined
   /** Current HMAC key first, then the previous one during rotation. */
@@ -98,6 +103,7 @@ export function parseConfig(source: ConfigSource): Config {
   if (!isScope(scope)) problems.push('UNITY_SCOPE must be space-separated RFC 6749 §3.3 scope tokens')
   const tokenAuth = oneOf<TokenAuthMethod>('UNITY_TOKEN_AUTH', ['client_secret_basic', 'client_secret_post'], 'client_secret_basic')
   const pkce = oneOf<PkceMode>('UNITY_PKCE', ['S256', 'off'], 'S256')
+  const confirmPage = oneOf<ConfirmPageMode>('CONFIRM_PAGE', ['always', 'never'], 'always')
   const issuer = read('UNITY_ISSUER')
   const current = secret('STATE_SECRET', required('STATE_SECRET') || undefined)
   const previous = secret('STATE_SECRET_PREVIOUS', read('STATE_SECRET_PREVIOUS'))
@@ -117,6 +123,7 @@ export function parseConfig(source: ConfigSource): Config {
     defaultScope: scope,
     tokenAuth,
     pkce,
+    confirmPage,
     issuer,
     stateSecrets: previous === undefined ? [current ?? ''] : [current ?? '', previous],
     redirectUri,

@@ -1,6 +1,6 @@
 /**
  * @module
- * Input rules for the three endpoints, as Hono validators. A request that breaks one is refused
+ * Input rules for the endpoints, as Hono validators. A request that breaks one is refused
  * with a `RelayError` before anything is signed, stored or sent upstream.
  */
 import { validator } from 'hono/validator'
@@ -32,6 +32,15 @@ export interface CallbackInput {
   readonly code: string | undefined
   readonly error: string | undefined
   readonly iss: string | undefined
+}
+
+/** What the user chose on the confirmation page. */
+export type Decision = 'continue' | 'cancel'
+
+/** A validated `POST /authorize`: the signed state from the page and the button pressed. */
+export interface DecisionInput {
+  readonly state: string
+  readonly decision: Decision
 }
 
 /** A validated `/token` request. */
@@ -69,12 +78,19 @@ export const callbackQuery = validator('query', (query: RawParams): CallbackInpu
   return { state, code, error, iss: single(query, 'iss') }
 })
 
+/** Validates `POST /authorize`, the confirmation page's form (only its shape; the handler verifies the state). */
+export const decisionForm = validator('form', (form: RawParams, c): DecisionInput => {
+  requireUrlEncodedForm(c.req.header('Content-Type'), 'Send the confirmation as the relay page’s form.')
+  const state = single(form, 'state')
+  if (state === undefined) throw invalidRequest('The confirmation has no state. Go back to the app and start again.')
+  const decision = single(form, 'decision')
+  if (decision !== 'continue' && decision !== 'cancel') throw invalidRequest('Choose Continue or Cancel on the relay’s page.')
+  return { state, decision }
+})
+
 /** Validates `POST /token`: a form-encoded body per RFC 6749 §4.1.3 and §6. */
 export const tokenForm = validator('form', (form: RawParams, c): TokenInput => {
-  const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]?.trim().toLowerCase()
-  if (mediaType !== 'application/x-www-form-urlencoded') {
-    throw invalidRequest('Send the token request as application/x-www-form-urlencoded.')
-  }
+  requireUrlEncodedForm(c.req.header('Content-Type'), 'Send the token request as application/x-www-form-urlencoded.')
   const grantType = single(form, 'grant_type')
   if (grantType === 'authorization_code') {
     const verifier = single(form, 'code_verifier')
@@ -114,6 +130,12 @@ export function checkReturnTo(value: string | undefined, allowedOrigins: readonl
     throw new RelayError('invalid_return_to', 'return_to must be an address on one of the origins in RETURN_TO_ALLOWLIST.')
   }
   return url.href
+}
+
+/** RFC 6749 §3.2 and §4.1.3: form posts are `application/x-www-form-urlencoded`. */
+function requireUrlEncodedForm(contentType: string | undefined, description: string): void {
+  const mediaType = (contentType ?? '').split(';')[0]?.trim().toLowerCase()
+  if (mediaType !== 'application/x-www-form-urlencoded') throw invalidRequest(description)
 }
 
 /** RFC 6749 §3.1: request parameters must not be included more than once. */

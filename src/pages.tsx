@@ -7,8 +7,8 @@ import { raw } from 'hono/html'
 import type { Child } from 'hono/jsx'
 
 const STYLE = `
-:root { color-scheme: light dark; --fg: #1c2430; --muted: #5b6675; --bg: #f4f6f9; --card: #fff; --on-mark: #fff; --ok: #1f7a4d; --warn: #a4500f; --bad: #b42318; }
-@media (prefers-color-scheme: dark) { :root { --fg: #e8ecf1; --muted: #a3adba; --bg: #111418; --card: #1b2027; --on-mark: #111418; --ok: #4cc38a; --warn: #f0a860; --bad: #f97066; } }
+:root { color-scheme: light dark; --fg: #1c2430; --muted: #5b6675; --bg: #f4f6f9; --card: #fff; --on-mark: #fff; --ok: #1f7a4d; --warn: #a4500f; --bad: #b42318; --ask: #1d5fbf; --line: #d5dbe3; --tint: #fff6ea; }
+@media (prefers-color-scheme: dark) { :root { --fg: #e8ecf1; --muted: #a3adba; --bg: #111418; --card: #1b2027; --on-mark: #111418; --ok: #4cc38a; --warn: #f0a860; --bad: #f97066; --ask: #7fb0ff; --line: #343c47; --tint: #2a2116; } }
 * { box-sizing: border-box; }
 body { margin: 0; min-height: 100vh; display: grid; place-items: center; padding: 24px;
   font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Liberation Sans", "DejaVu Sans", sans-serif; color: var(--fg); background: var(--bg); }
@@ -16,16 +16,27 @@ main { width: 100%; max-width: 440px; background: var(--card); border-radius: 14
   box-shadow: 0 1px 3px rgb(0 0 0 / .08), 0 8px 24px rgb(0 0 0 / .06); text-align: center; }
 .mark { width: 56px; height: 56px; margin: 0 auto 16px; border-radius: 50%; display: grid; place-items: center;
   font-size: 28px; font-weight: 700; color: var(--on-mark); }
-.ok .mark { background: var(--ok); } .warn .mark { background: var(--warn); } .bad .mark { background: var(--bad); }
+.ok .mark { background: var(--ok); } .warn .mark { background: var(--warn); } .bad .mark { background: var(--bad); } .ask .mark { background: var(--ask); }
 h1 { font-size: 1.35rem; margin: 0 0 8px; }
 p { margin: 0 0 8px; color: var(--muted); }
 code { font-size: .8rem; color: var(--muted); }
 footer { margin-top: 20px; font-size: .75rem; color: var(--muted); }
+strong { color: var(--fg); }
+.user-code { margin: 12px 0 16px; padding: 12px 8px; border: 2px solid var(--line); border-radius: 10px; color: var(--fg);
+  font: 700 clamp(1.6rem, 8vw, 2.4rem)/1.2 ui-monospace, "SFMono-Regular", Menlo, Consolas, "Liberation Mono", "DejaVu Sans Mono", monospace; letter-spacing: .12em; }
+.caution { margin: 0 0 16px; padding: 12px 14px; border-left: 4px solid var(--warn); border-radius: 6px; background: var(--tint); text-align: left; }
+.caution p { margin: 0; color: var(--fg); }
+.caution p + p { margin-top: 6px; }
+.actions { display: flex; flex-wrap: wrap; gap: 12px; margin-top: 20px; }
+.actions button { flex: 1 1 140px; min-height: 48px; padding: 10px 16px; border-radius: 10px; font: inherit; font-weight: 600; cursor: pointer; }
+.actions .primary { border: 0; background: var(--ask); color: var(--on-mark); }
+.actions .secondary { border: 2px solid var(--line); background: transparent; color: var(--fg); }
+.actions button:focus-visible { outline: 3px solid var(--ask); outline-offset: 2px; }
 `
 
-type Tone = 'ok' | 'warn' | 'bad'
+type Tone = 'ok' | 'warn' | 'bad' | 'ask'
 
-const MARKS: Record<Tone, string> = { ok: '✓', warn: '!', bad: '×' }
+const MARKS: Record<Tone, string> = { ok: '✓', warn: '!', bad: '×', ask: '?' }
 
 interface LayoutProps {
   readonly title: string
@@ -64,6 +75,60 @@ export function DonePage({ nonce }: { readonly nonce?: string | undefined }) {
       <p>You can close this tab and return to the app.</p>
     </Layout>
   )
+}
+
+/** Props of {@link ConfirmPage}. */
+export interface ConfirmPageProps {
+  /** `XXXX-XXXX`, from `userCodeFor`. */
+  readonly userCode: string
+  /** The Unity server's host, e.g. `unity.example.com:9443`. */
+  readonly unityHost: string
+  readonly scope: string
+  /** The signed state the form posts back. */
+  readonly state: string
+  readonly nonce?: string | undefined
+}
+
+/**
+ * Asks the user to confirm a sign-in before the browser goes to Unity: without it, any web page
+ * could start a flow with its own challenge and a signed-in user would finish it with no click.
+ */
+export function ConfirmPage({ userCode, unityHost, scope, state, nonce }: ConfirmPageProps) {
+  return (
+    <Layout title="Confirm this sign-in" tone="ask" nonce={nonce}>
+      <p>An app asked to sign you in to Unity at <strong>{unityHost}</strong>.</p>
+      <p>The app should be showing this code:</p>
+      <div class="user-code" role="status" aria-label={`Code ${userCode.split('').join(' ')}`}>{userCode}</div>
+      <div class="caution" role="note">
+        <p><strong>Only continue if you started signing in from an app yourself, and that app shows this code.</strong></p>
+        <p>If a web page, an email or a message sent you here, cancel.</p>
+      </div>
+      <p>If you continue, the app can {describeScope(scope)}.</p>
+      <form method="post" action="/authorize">
+        <input type="hidden" name="state" value={state} />
+        <div class="actions">
+          <button type="submit" name="decision" value="continue" class="primary">Continue</button>
+          <button type="submit" name="decision" value="cancel" class="secondary">Cancel</button>
+        </div>
+      </form>
+    </Layout>
+  )
+}
+
+/** Shown after the user pressed Cancel on the confirmation page. */
+export function CancelledPage({ nonce }: { readonly nonce?: string | undefined }) {
+  return (
+    <Layout title="Sign-in cancelled" tone="warn" nonce={nonce}>
+      <p>Nothing was shared with the app. You can close this tab.</p>
+    </Layout>
+  )
+}
+
+/** Scope in plain words; `api` is Unity's only documented scope. */
+function describeScope(scope: string): string {
+  const tokens = scope.split(' ')
+  if (tokens.length === 1 && tokens[0] === 'api') return 'use Unity’s API as you (scope: api)'
+  return `use Unity as you, with these permissions: ${tokens.join(', ')}`
 }
 
 /** Shown when Unity reports that the user refused, or any other authorization error. */

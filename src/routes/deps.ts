@@ -20,8 +20,8 @@ export interface RateLimiter {
   limit(options: { key: string }): Promise<{ success: boolean }>
 }
 
-/** Per-request variables: the CSP nonce and whether errors render as HTML or JSON. */
-export type RelayEnv = { Variables: SecureHeadersVariables & { errorFormat: ErrorFormat } }
+/** Per-request variables: the CSP nonce, whether errors render as HTML or JSON, and a page's CSP `form-action`. */
+export type RelayEnv = { Variables: SecureHeadersVariables & { errorFormat: ErrorFormat; formAction?: string } }
 
 /** The relay's Hono app; serve it with `relay.fetch`. */
 export type Relay = Hono<RelayEnv>

@@ -53,14 +53,24 @@ export async function assertJsonError(response: Response, status: number, error:
   return body
 }
 
+/** What a page may relax in {@link assertPageHeaders}. */
+export interface PageHeaderOptions {
+  /** The confirmation page sends `same-origin` so its form post carries an Origin. */
+  readonly referrerPolicy?: string
+  /** The exact `form-action` directive; default `'none'`. */
+  readonly formAction?: string
+}
+
 /** The headers every page that may carry a code must have (RFC 9700 §4.2.4, RFC 6749 §5.1). */
-export function assertPageHeaders(response: Response): void {
+export function assertPageHeaders(response: Response, options: PageHeaderOptions = {}): void {
   assert.equal(response.headers.get('Cache-Control'), 'no-store')
-  assert.equal(response.headers.get('Referrer-Policy'), 'no-referrer')
-  const csp = response.headers.get('Content-Security-Policy') ?? ''
-  assert.match(csp, /default-src 'none'/)
-  assert.match(csp, /frame-ancestors 'none'/)
-  assert.doesNotMatch(csp, /https?:/, 'no third-party sources')
+  assert.equal(response.headers.get('Referrer-Policy'), options.referrerPolicy ?? 'no-referrer')
+  const directives = (response.headers.get('Content-Security-Policy') ?? '').split(';').map((part) => part.trim())
+  assert.ok(directives.includes("default-src 'none'"), directives.join('; '))
+  assert.ok(directives.includes("frame-ancestors 'none'"), directives.join('; '))
+  assert.ok(directives.includes(`form-action ${options.formAction ?? "'none'"}`), directives.join('; '))
+  const others = directives.filter((part) => !part.startsWith('form-action '))
+  assert.doesNotMatch(others.join('; '), /https?:/, 'no third-party sources')
 }
 
 /** The parsed attributes of a Set-Cookie header, lower-cased names. */

@@ -66,7 +66,11 @@ export interface RelayUnderTest {
   advance(seconds: number): void
   /** Sends a request to the relay; `path` is relative to {@link RELAY_ORIGIN}. */
   fetch(path: string, init?: RequestInit): Promise<Response>
-  /** Starts a flow like a browser: GET /authorize, keeping the cookie and the state. */
+  /** GET /authorize like a browser: the confirmation page (or, with CONFIRM_PAGE=never, the redirect), its cookie and state. */
+  open(params?: FlowParams): Promise<Opened>
+  /** POST /authorize as the page's form does: same origin, with the flow's cookie unless told otherwise. */
+  decide(opened: Opened, decision: string, options?: DecideOptions): Promise<Response>
+  /** Starts a flow like a browser and a user who presses Continue: ends at Unity's authorize URL. */
   authorize(params?: FlowParams): Promise<Flow>
   /** Unity's redirect back to the relay for `flow`, with the flow's cookie unless told otherwise. */
   callback(flow: Flow, params: Record<string, string>, options?: { cookie?: string | null }): Promise<Response>
@@ -80,7 +84,29 @@ export interface FlowParams {
   readonly return_to?: string
 }
 
-/** A flow started at /authorize. */
+/** What GET /authorize gave the browser. */
+export interface Opened {
+  readonly verifier: string
+  readonly challenge: string
+  readonly state: string
+  /** `name=value` of the binding cookie, as a browser would send it back. */
+  readonly cookie: string
+  readonly response: Response
+  /** The confirmation page's HTML ('' for a redirect). */
+  readonly page: string
+}
+
+/** How {@link RelayUnderTest.decide} departs from the page's own form post. */
+export interface DecideOptions {
+  /** Another cookie header, or `null` for none. */
+  readonly cookie?: string | null
+  /** Headers that replace the browser-like defaults (`Origin`, `Sec-Fetch-Site`); `undefined` removes one. */
+  readonly headers?: Readonly<Record<string, string | undefined>>
+  /** Another state than the page's. */
+  readonly state?: string
+}
+
+/** A flow started at /authorize and confirmed. */
 export interface Flow {
   readonly verifier: string
   readonly challenge: string
@@ -120,6 +146,32 @@ export async function startRelay(harness: StoreHarness, options: RelayOptions = 
   })
   const relayFetch = (path: string, init?: RequestInit) => Promise.resolve(app.request(`${RELAY_ORIGIN}${path}`, init))
 
+  const openFlow = async (params: FlowParams = {}): Promise<Opened> => {
+    const verifier = makeVerifier()
+    const challenge = await challengeOf(verifier)
+    const query = new URLSearchParams({ code_challenge: challenge, code_challenge_method: 'S256', ...params })
+    const response = await relayFetch(`/authorize?${query}`)
+    const expected = config.confirmPage === 'never' ? 302 : 200
+    const page = response.status === 200 ? await response.text() : ''
+    if (response.status !== expected) throw new Error(`/authorize answered ${response.status}: ${page}`)
+    const state = page ? (/name="state" value="([^"]+)"/.exec(page)?.[1] ?? '') : (new URL(response.headers.get('Location') ?? '').searchParams.get('state') ?? '')
+    const cookie = (response.headers.get('Set-Cookie') ?? '').split(';')[0] ?? ''
+    return { verifier, challenge, state, cookie, response, page }
+  }
+
+  const decide = (opened: Opened, decision: string, options: DecideOptions = {}): Promise<Response> => {
+    const headers: Record<string, string | undefined> = {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      // The browser sends the page's public origin, which REDIRECT_URI names when it is set.
+      Origin: new URL(config.redirectUri ?? RELAY_ORIGIN).origin,
+      'Sec-Fetch-Site': 'same-origin',
+      Cookie: options.cookie === undefined ? opened.cookie : (options.cookie ?? undefined),
+      ...options.headers,
+    }
+    const sent = Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined))
+    return relayFetch('/authorize', { method: 'POST', headers: sent, body: new URLSearchParams({ state: options.state ?? opened.state, decision }) })
+  }
+
   return {
     app,
     config,
@@ -130,15 +182,18 @@ export async function startRelay(harness: StoreHarness, options: RelayOptions = 
       now += seconds * 1000
     },
     fetch: relayFetch,
+    open: openFlow,
+    decide,
     async authorize(params = {}) {
-      const verifier = makeVerifier()
-      const challenge = await challengeOf(verifier)
-      const query = new URLSearchParams({ code_challenge: challenge, code_challenge_method: 'S256', ...params })
-      const response = await relayFetch(`/authorize?${query}`)
-      if (response.status !== 302) throw new Error(`/authorize answered ${response.status}: ${await response.text()}`)
-      const location = new URL(response.headers.get('Location') ?? '')
-      const cookie = (response.headers.get('Set-Cookie') ?? '').split(';')[0] ?? ''
-      return { verifier, challenge, state: location.searchParams.get('state') ?? '', cookie, location }
+      const opened = await openFlow(params)
+      const { verifier, challenge, state, cookie } = opened
+      if (config.confirmPage === 'never') {
+        if (opened.response.status !== 302) throw new Error(`/authorize answered ${opened.response.status}: ${opened.page}`)
+        return { verifier, challenge, state, cookie, location: new URL(opened.response.headers.get('Location') ?? '') }
+      }
+      const response = await decide(opened, 'continue')
+      if (response.status !== 303) throw new Error(`POST /authorize answered ${response.status}: ${await response.text()}`)
+      return { verifier, challenge, state, cookie, location: new URL(response.headers.get('Location') ?? '') }
     },
     callback(flow, params, { cookie } = {}) {
       const sent = cookie === undefined ? flow.cookie : cookie

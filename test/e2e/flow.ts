@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Page, Request, Response } from 'playwright-core'
 import { pollForTokens, startLogin } from '../../dev/app.ts'
-import type { PollResult } from '../../dev/app.ts'
+import type { Login, PollResult } from '../../dev/app.ts'
 import type { UnityStandin } from '../../dev/unity-standin.ts'
 import { ARTIFACTS_DIR } from './harness.ts'
 import type { StandinClient } from './harness.ts'
@@ -34,6 +34,31 @@ export async function newContext(browser: Browser): Promise<BrowserContext> {
 /** The relay's per-flow `__Host-` binding cookies in `context`. */
 export async function bindingCookies(context: BrowserContext, relayUrl: string) {
   return (await context.cookies(relayUrl)).filter((cookie) => cookie.name.startsWith('__Host-uor-'))
+}
+
+/** Heading of the relay's confirmation page. */
+export const CONFIRM_HEADING = 'Confirm this sign-in'
+
+/**
+ * On the relay's confirmation page: checks that it shows the code the app shows, then presses
+ * Continue (which must reach Unity through the CSP's form-action) or Cancel.
+ */
+export async function confirmOnRelay(page: Page, login: Login, button: 'Continue' | 'Cancel'): Promise<void> {
+  await page.getByRole('heading', { name: CONFIRM_HEADING }).waitFor()
+  assert.equal((await page.locator('.user-code').innerText()).trim(), login.userCode, 'the page shows the app\u2019s code')
+  // The buttons inherit the page font; an invalid declaration would leave the browser's small default.
+  const buttonFont = await page.getByRole('button', { name: button }).evaluate((element) => getComputedStyle(element).fontFamily)
+  assert.match(buttonFont, /^system-ui\b/, `button font-family: ${buttonFont}`)
+  await page.getByRole('button', { name: button }).click()
+}
+
+/** Records every request `page` sends to `origin` from now on. */
+export function requestsTo(page: Page, origin: string): string[] {
+  const seen: string[] = []
+  page.on('request', (request) => {
+    if (new URL(request.url()).origin === origin) seen.push(request.url())
+  })
+  return seen
 }
 
 /** Signs in on the stand-in's login page and lands on its consent page. */
@@ -188,7 +213,7 @@ const VIEWPORTS = { desktop: { width: 1280, height: 800 }, mobile: { width: 390,
 
 /**
  * Checks that the relay page's stylesheet applied in full, then saves `<name>-desktop.png` and
- * `<name>-mobile.png` of it under test-results/e2e/.
+ * `<name>-mobile.png` of it under test-results/e2e/, in the page's current colour scheme.
  */
 export async function screenshots(page: Page, name: string): Promise<void> {
   // A declaration the browser could not parse is dropped silently; the font one is the canary.
@@ -232,6 +257,7 @@ export async function happyPath({ browser, standin, relayUrl, client, screenshot
     assert.equal(more.length, 0)
     assert.deepEqual({ secure: cookie.secure, httpOnly: cookie.httpOnly, sameSite: cookie.sameSite, path: cookie.path }, { secure: true, httpOnly: true, sameSite: 'Lax', path: '/' })
 
+    await confirmOnRelay(page, login, 'Continue')
     await signIn(page, standin)
     const { request, response } = await decide(page, relayUrl, 'Allow')
     assert.ok(callbackParams(request, standin).get('code'), 'the callback carries a code')

@@ -226,6 +226,34 @@ export async function startAppPage(): Promise<AppPage> {
   }
 }
 
+/** A page server on another loopback origin, playing an attacker's web site. */
+export interface AttackerSite {
+  readonly origin: string
+  close(): Promise<void>
+}
+
+/** Serves each path's HTML on a free 127.0.0.1 port: same site as the relay, another origin. */
+export async function startAttackerSite(pages: Readonly<Record<string, string>>): Promise<AttackerSite> {
+  const server = createServer((req, res) => {
+    const body = pages[req.url ?? '']
+    res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'text/html; charset=utf-8' })
+    res.end(`<!doctype html><title>Win a prize</title>${body ?? ''}`)
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+  const { port } = server.address() as { port: number }
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  }
+}
+
 /**
  * Waits for every start to settle, then rethrows the first failure. Unlike `Promise.all`, nothing is
  * still starting when `after` runs, so whatever did start gets stopped.

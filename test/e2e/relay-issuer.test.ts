@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { startLogin } from '../../dev/app.ts'
-import { assertErrorPage, assertNothingStored, bindingCookies, callbackParams, decide, newContext, screenshots, signIn } from './flow.ts'
+import { assertErrorPage, assertNothingStored, bindingCookies, callbackParams, confirmOnRelay, decide, newContext, screenshots, signIn } from './flow.ts'
 import { RELAY_PORTS, useScenario } from './harness.ts'
 
 const WRONG_ISSUER = 'https://wrong.example'
@@ -21,6 +21,7 @@ test('8. the server sends iss and UNITY_ISSUER differs: the callback is refused'
   const login = await startLogin({ relay: relay.url })
   await page.goto(login.authorizeUrl)
   assert.equal((await bindingCookies(context, relay.url)).length, 1)
+  await confirmOnRelay(page, login, 'Continue')
   await signIn(page, standin)
 
   const { request, response } = await decide(page, relay.url, 'Allow')

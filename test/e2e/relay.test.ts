@@ -14,6 +14,8 @@ import {
   assertTokens,
   bindingCookies,
   callbackParams,
+  CONFIRM_HEADING,
+  confirmOnRelay,
   decide,
   happyPath,
   HELD_HEADING,
@@ -22,10 +24,11 @@ import {
   newContext,
   poll,
   postToken,
+  requestsTo,
   screenshots,
   signIn,
 } from './flow.ts'
-import { BASIC_CLIENT, closeAll, RELAY_PORTS, startAppPage, useScenario } from './harness.ts'
+import { BASIC_CLIENT, closeAll, delay, RELAY_PORTS, startAppPage, startAttackerSite, useScenario } from './harness.ts'
 
 const TEST = { timeout: 60_000 } as const
 
@@ -45,6 +48,7 @@ test('2. the user denies consent: the page says so and the poll gets access_deni
     const pickup = poll(relay.url, login.verifier).then((result) => ({ result, at: Date.now() }))
     pickup.catch(() => {})
     await page.goto(login.authorizeUrl)
+    await confirmOnRelay(page, login, 'Continue')
     await signIn(page, standin)
 
     const clickedAt = Date.now()
@@ -77,6 +81,7 @@ test('3. return_to an allowlisted origin ends the flow there, with no code or to
   const pickup = poll(relay.url, login.verifier)
   pickup.catch(() => {})
   await page.goto(login.authorizeUrl)
+  await confirmOnRelay(page, login, 'Continue')
   await signIn(page, standin)
 
   const { request, response } = await decide(page, relay.url, 'Allow')
@@ -112,6 +117,7 @@ test('4. two logins in two tabs of one browser both succeed', TEST, async (t) =>
   await tabs[0]!.goto(logins[0]!.authorizeUrl)
   await tabs[1]!.goto(logins[1]!.authorizeUrl)
   assert.equal((await bindingCookies(context, relay.url)).length, 2)
+  for (const [i, tab] of tabs.entries()) await confirmOnRelay(tab, logins[i]!, 'Continue')
   // One browser holds one Unity session, so it is the same user in both tabs.
   for (const tab of tabs) await signIn(tab, standin)
   for (const tab of tabs) {
@@ -136,6 +142,7 @@ test('5. a callback URL opened in another browser is refused and nothing is stor
   // Hold the callback in the starting browser, so the relay sees it first from the other one.
   const held = await holdCallback(page, relay.url)
   await page.goto(login.authorizeUrl)
+  await confirmOnRelay(page, login, 'Continue')
   await signIn(page, standin)
   await page.getByRole('button', { name: 'Allow' }).click()
   await page.getByRole('heading', { name: HELD_HEADING }).waitFor()
@@ -169,6 +176,7 @@ test('6. a finished callback URL opened again is refused and the token pickup is
   const page = await context.newPage()
   const login = await startLogin({ relay: relay.url })
   await page.goto(login.authorizeUrl)
+  await confirmOnRelay(page, login, 'Continue')
   await signIn(page, standin)
   const { request, response } = await decide(page, relay.url, 'Allow')
   assert.equal(response.status(), 200)
@@ -204,4 +212,80 @@ test('7. a refresh through /token returns new tokens', TEST, async () => {
   const reused = await postToken(relay.url, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token as string })
   assert.equal(reused.status, 400)
   assert.equal(reused.body.error, 'invalid_grant', 'the rotated-out refresh token is refused')
+})
+
+test('9. the user presses Cancel on the confirmation page: nothing reaches Unity and the app gets access_denied', TEST, async (t) => {
+  const { standin, relay, browser } = setup()
+  const context = await newContext(browser)
+  t.after(() => context.close())
+  const page = await context.newPage()
+  const toUnity = requestsTo(page, standin.url)
+  const login = await startLogin({ relay: relay.url })
+  const pickup = poll(relay.url, login.verifier)
+  pickup.catch(() => {})
+  await page.goto(login.authorizeUrl)
+  await page.getByRole('heading', { name: CONFIRM_HEADING }).waitFor()
+  await screenshots(page, 'confirm')
+  await page.emulateMedia({ colorScheme: 'dark' })
+  await screenshots(page, 'confirm-dark')
+  await page.emulateMedia({ colorScheme: 'light' })
+
+  await confirmOnRelay(page, login, 'Cancel')
+  await page.getByRole('heading', { name: 'Sign-in cancelled' }).waitFor()
+  assert.equal(new URL(page.url()).pathname, '/authorize')
+  await screenshots(page, 'cancelled')
+  assert.deepEqual(await bindingCookies(context, relay.url), [], 'the binding cookie is cleared')
+  const result = await pickup
+  assert.equal(result.ok ? 'tokens' : result.error, 'access_denied')
+  assert.deepEqual(toUnity, [], 'the browser never went to Unity')
+})
+
+test('10. drive-by: a page on another origin cannot sign a returning user in without a click', TEST, async (t) => {
+  const { standin, relay, browser } = setup()
+  const victim = await newContext(browser)
+  t.after(() => victim.close())
+  const page = await victim.newPage()
+
+  // The victim signed in before, so Unity (the stand-in) now skips its login and consent pages.
+  const earlier = await startLogin({ relay: relay.url })
+  await page.goto(earlier.authorizeUrl)
+  await confirmOnRelay(page, earlier, 'Continue')
+  await signIn(page, standin)
+  await decide(page, relay.url, 'Allow')
+  assertTokens(await poll(relay.url, earlier.verifier))
+  const again = await startLogin({ relay: relay.url })
+  await page.goto(again.authorizeUrl)
+  await confirmOnRelay(page, again, 'Continue')
+  await page.getByRole('heading', { name: 'You are signed in' }).waitFor()
+  assertTokens(await poll(relay.url, again.verifier))
+
+  // The attacker makes a verifier, gets a genuine state for it in their own browser, and serves a page.
+  const attacker = await startLogin({ relay: relay.url })
+  const own = await fetch(attacker.authorizeUrl, { redirect: 'manual' })
+  const ownState = /name="state" value="([^"]+)"/.exec(await own.text())?.[1] ?? ''
+  assert.ok(ownState, 'the attacker has a signed state of their own')
+  const site = await startAttackerSite({
+    '/navigate': `<script>location.href = ${JSON.stringify(attacker.authorizeUrl)}</script>`,
+    '/post': `<form id="f" method="post" action="${relay.url}/authorize"><input name="state" value="${ownState}"><input name="decision" value="continue"></form><script>document.getElementById('f').submit()</script>`,
+  })
+  t.after(() => site.close())
+  const toUnity = requestsTo(page, standin.url)
+
+  await page.goto(`${site.origin}/navigate`)
+  await page.getByRole('heading', { name: CONFIRM_HEADING }).waitFor()
+  await delay(1_000)
+  assert.equal(new URL(page.url()).origin, relay.url, 'the browser stopped at the relay')
+  assert.equal(await heading(page), CONFIRM_HEADING)
+  assert.equal((await page.locator('.user-code').innerText()).trim(), attacker.userCode)
+
+  const posted = page.waitForResponse((response) => response.url() === `${relay.url}/authorize` && response.request().method() === 'POST')
+  await page.goto(`${site.origin}/post`)
+  const refused = await posted
+  assert.equal(refused.status(), 403, 'a decision posted by another origin is refused')
+  await page.getByRole('heading', { name: 'This confirmation did not come from the relay’s page' }).waitFor()
+
+  assert.deepEqual(toUnity, [], 'nothing reached Unity')
+  const stolen = await postToken(relay.url, { grant_type: 'authorization_code', code_verifier: attacker.verifier })
+  assert.equal(stolen.status, 400)
+  assert.equal(stolen.body.error, 'authorization_pending', 'the attacker gets nothing')
 })

@@ -1,11 +1,11 @@
-/** @module Scripted "browser" for smoke tests: follows redirects with a cookie jar and submits the Unity stand-in's login and consent forms. */
+/** @module Scripted "browser" for smoke tests: follows redirects with a cookie jar, presses a button on the relay's confirmation page and submits the Unity stand-in's login and consent forms. */
 
 /** Options for {@link headlessLogin}. */
 export interface HeadlessLoginOptions {
   /** Username typed into the stand-in login form (password = username); default `dev-user`. */
   username?: string;
-  /** Press "Deny": `true` or `'consent'` on the consent page, `'login'` on the login page. */
-  deny?: boolean | 'login' | 'consent';
+  /** Press "Deny": `true` or `'consent'` on the consent page, `'login'` on the login page; `'confirm'` presses Cancel on the relay's confirmation page. */
+  deny?: boolean | 'login' | 'consent' | 'confirm';
   /** fetch implementation; default `globalThis.fetch`. */
   fetch?: typeof fetch;
   /** Return this URL without fetching it when true (e.g. a callback nobody listens on). */
@@ -125,11 +125,15 @@ interface StandinForm {
   buttons: Attrs[];
 }
 
-function parseStandinForm(html: string, base: URL, username: string): StandinForm | undefined {
-  const match = /<form\b([^>]*\bdata-unity-standin\s*=[^>]*)>([\s\S]*?)<\/form>/i.exec(html);
+/** The stand-in's login or consent form, or the relay's confirmation form (kind `confirm`). */
+function parseForm(html: string, base: URL, username: string): StandinForm | undefined {
+  const match =
+    /<form\b([^>]*\bdata-unity-standin\s*=[^>]*)>([\s\S]*?)<\/form>/i.exec(html) ??
+    /<form\b([^>]*\baction="\/authorize"[^>]*)>([\s\S]*?name="decision"[\s\S]*?)<\/form>/i.exec(html);
   if (!match) return undefined;
   const [, formTag, inner = ''] = match;
   const form = attrs(formTag);
+  form['data-unity-standin'] ??= 'confirm';
   const fields = new URLSearchParams();
   for (const [, tag] of inner.matchAll(/<input\b([^>]*)>/gi)) {
     const input = attrs(tag);
@@ -153,7 +157,7 @@ export async function headlessLogin(startUrl: string, options: HeadlessLoginOpti
   const jar = new CookieJar();
   const visited: string[] = [];
   let url = new URL(startUrl);
-  let init: { method: string; body?: URLSearchParams } = { method: 'GET' };
+  let init: { method: string; body?: URLSearchParams; origin?: string } = { method: 'GET' };
   let lastStatus = 0;
 
   for (let step = 0; step < (options.maxSteps ?? 20); step++) {
@@ -162,7 +166,12 @@ export async function headlessLogin(startUrl: string, options: HeadlessLoginOpti
     const headers = new Headers({ accept: 'text/html,*/*' });
     const cookie = jar.header(url);
     if (cookie) headers.set('cookie', cookie);
-    const res = await doFetch(url, { ...init, headers, redirect: 'manual' });
+    // Like a browser: a form POST says which origin it came from (Fetch Metadata and Origin).
+    if (init.origin !== undefined) {
+      headers.set('origin', init.origin);
+      headers.set('sec-fetch-site', init.origin === url.origin ? 'same-origin' : 'cross-site');
+    }
+    const res = await doFetch(url, { method: init.method, ...(init.body ? { body: init.body } : {}), headers, redirect: 'manual' });
     jar.store(url, res.headers);
     lastStatus = res.status;
     const location = res.headers.get('location');
@@ -173,13 +182,13 @@ export async function headlessLogin(startUrl: string, options: HeadlessLoginOpti
       continue;
     }
     const body = await res.text();
-    const form = (res.headers.get('content-type') ?? '').includes('html') ? parseStandinForm(body, url, username) : undefined;
+    const form = (res.headers.get('content-type') ?? '').includes('html') ? parseForm(body, url, username) : undefined;
     if (!form) return { finalUrl: url.href, status: res.status, body, visited, stopped: false };
     const deny = denyAt === form.kind;
     const button = form.buttons.find((b) => /deny|cancel|abort/i.test(b.value ?? '') === deny);
     if (button?.name) form.fields.set(button.name, button.value ?? '');
+    init = { method: 'POST', body: form.fields, origin: url.origin };
     url = form.action;
-    init = { method: 'POST', body: form.fields };
   }
   throw new Error(`headlessLogin: no final page after ${options.maxSteps ?? 20} requests: ${visited.join(' -> ')}`);
 }

@@ -32,6 +32,7 @@ describe('parseConfig', () => {
       defaultScope: 'api',
       tokenAuth: 'client_secret_basic',
       pkce: 'S256',
+      confirmPage: 'always',
       issuer: undefined,
       stateSecrets: ['a-state-secret-of-at-least-32-bytes!'],
       redirectUri: undefined,
@@ -48,6 +49,7 @@ describe('parseConfig', () => {
       UNITY_SCOPE: 'api read',
       UNITY_TOKEN_AUTH: 'client_secret_post',
       UNITY_PKCE: 'off',
+      CONFIRM_PAGE: 'never',
       UNITY_ISSUER: 'https://unity.example.com',
       STATE_SECRET_PREVIOUS: 'the-previous-secret-also-32-bytes!!',
       REDIRECT_URI: 'https://relay.example.com/callback',
@@ -59,6 +61,7 @@ describe('parseConfig', () => {
     expect(config.defaultScope).toBe('api read')
     expect(config.tokenAuth).toBe('client_secret_post')
     expect(config.pkce).toBe('off')
+    expect(config.confirmPage).toBe('never')
     expect(config.issuer).toBe('https://unity.example.com')
     expect(config.stateSecrets).toEqual(['a-state-secret-of-at-least-32-bytes!', 'the-previous-secret-also-32-bytes!!'])
     expect(config.redirectUri).toBe('https://relay.example.com/callback')
@@ -85,6 +88,8 @@ describe('parseConfig', () => {
     ['UNITY_SCOPE', { UNITY_SCOPE: 'api  read' }],
     ['UNITY_TOKEN_AUTH', { UNITY_TOKEN_AUTH: 'private_key_jwt' }],
     ['UNITY_PKCE', { UNITY_PKCE: 'plain' }],
+    ['CONFIRM_PAGE', { CONFIRM_PAGE: 'sometimes' }],
+    ['CONFIRM_PAGE', { CONFIRM_PAGE: 'Never' }],
     ['STATE_SECRET', { STATE_SECRET: undefined }],
     ['STATE_SECRET', { STATE_SECRET: 'x'.repeat(31) }],
     ['STATE_SECRET_PREVIOUS', { STATE_SECRET_PREVIOUS: 'short' }],

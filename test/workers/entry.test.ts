@@ -20,12 +20,26 @@ describe('Workers entry', () => {
     const health = await exports.default.fetch(`${ORIGIN}/healthz`)
     expect(health.status).toBe(200)
     expect(await health.json()).toEqual({ ok: true })
-    const authorize = await exports.default.fetch(`${ORIGIN}/authorize?code_challenge=${CHALLENGE}&code_challenge_method=S256`, { redirect: 'manual' })
-    expect(authorize.status).toBe(302)
-    const location = new URL(authorize.headers.get('Location') ?? '')
+    const page = await exports.default.fetch(`${ORIGIN}/authorize?code_challenge=${CHALLENGE}&code_challenge_method=S256`, { redirect: 'manual' })
+    const html = await page.text()
+    expect(page.status).toBe(200)
+    // The test vector for RFC 7636 Appendix B's challenge, as the README documents it.
+    expect(html).toContain('>BGBP-FFBB</div>')
+    expect(html).toContain('<strong>unity.test</strong>')
+    const state = /name="state" value="([^"]+)"/.exec(html)?.[1] ?? ''
+    const cookie = (page.headers.get('Set-Cookie') ?? '').split(';')[0] ?? ''
+    const confirmed = await exports.default.fetch(`${ORIGIN}/authorize`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: ORIGIN, 'Sec-Fetch-Site': 'same-origin', Cookie: cookie },
+      body: new URLSearchParams({ state, decision: 'continue' }),
+    })
+    expect(confirmed.status).toBe(303)
+    const location = new URL(confirmed.headers.get('Location') ?? '')
     expect(`${location.origin}${location.pathname}`).toBe('https://unity.test/vu/public/api/oauth/authorize')
     expect(location.searchParams.get('client_id')).toBe('relay-test')
     expect(location.searchParams.get('redirect_uri')).toBe(`${ORIGIN}/callback`)
+    expect(location.searchParams.get('state')).toBe(state)
   })
 
   it('answers every route with a 500 naming the missing setting, never a value', async () => {
