@@ -38,6 +38,7 @@ const countingKv = (inner: Deno.Kv): DenoKv => ({
   },
 })
 const countingRelay = createRelay({ config: parseConfig(settings), store: new DenoKvCodeStore(countingKv(kv)) })
+const neverRelay = createRelay({ config: parseConfig({ ...settings, CONFIRM_PAGE: 'never' }), store: new DenoKvCodeStore(kv) })
 
 const toKey = (key: string) => {
   const colon = key.indexOf(':')
@@ -67,7 +68,9 @@ const server = Deno.serve(
   },
   (request) => {
     if (request.url.includes('/bench/')) return bench.fetch(request)
-    return request.headers.get('X-Bench-Relay') === 'count' ? countingRelay.fetch(request) : relay.fetch(request)
+    const variant = request.headers.get('X-Bench-Relay')
+    if (variant === null) return relay.fetch(request)
+    return variant === 'count' ? countingRelay.fetch(request) : neverRelay.fetch(request)
   },
 )
 

@@ -78,8 +78,7 @@ export function createBenchApp(deps: BenchDeps): Hono {
 
   app.get('/bench/hello', (c) => c.text('Hello Hono!'))
 
-  // /authorize's floor: 32 random bytes, one SHA-256, one HMAC sign, then a 302 (or, with the
-  // confirmation page, a small HTML page instead).
+  // /authorize's floor: 32 random bytes, one SHA-256, one HMAC sign, then a 302.
   const authorizeFloor = async (challenge: string) => {
     const nonce = encode(crypto.getRandomValues(new Uint8Array(32)))
     const hash = await sha256(nonce)
@@ -91,9 +90,12 @@ export function createBenchApp(deps: BenchDeps): Hono {
     const state = await authorizeFloor(c.req.query('code_challenge') ?? '')
     return c.redirect(`${authorizeEndpoint}?response_type=code&state=${state}`, 302)
   })
+  // With the confirmation page: the same, plus the user code's SHA-256, and a page with a form.
   app.get('/bench/floor/authorize-page', async (c) => {
-    const state = await authorizeFloor(c.req.query('code_challenge') ?? '')
-    return c.html(`<!doctype html><form method="post"><input type="hidden" name="state" value="${state}"><button>Continue</button></form>`)
+    const challenge = c.req.query('code_challenge') ?? ''
+    const state = await authorizeFloor(challenge)
+    const code = (await sha256(challenge)).slice(0, 8)
+    return c.html(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Confirm</title></head><body><p>${code}</p><form method="post"><input type="hidden" name="state" value="${state}"><button name="decision" value="continue">Continue</button><button name="decision" value="cancel">Cancel</button></form></body></html>`)
   })
 
   // /callback's floor: one HMAC verify, one SHA-256, one store put and a small HTML page.

@@ -36,7 +36,8 @@ export async function buildBundles(outDir: string): Promise<{ relayBundle: strin
   const toml = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8')
   const helloToml = join(outDir, 'hello.wrangler.toml')
   writeFileSync(helloToml, toml.replace(/^main\s*=.*$/m, `main = "${join(ROOT, 'bench/hello-worker.ts')}"`).replace(/^name\s*=.*$/m, 'name = "bench-hello"'))
-  const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1' }
+  // wrangler's bin runs on the first `node` on PATH: the bundled Node 24.
+  const env = { ...process.env, PATH: `${BIN}:${process.env.PATH ?? ''}`, WRANGLER_SEND_METRICS: 'false', CI: '1' }
   const dryRun = (config: string, out: string) =>
     run(join(BIN, 'wrangler'), ['deploy', '--dry-run', '--config', config, '--outdir', out], { cwd: ROOT, env, timeout: 60_000 })
   await Promise.all([dryRun(join(ROOT, 'wrangler.toml'), join(outDir, 'relay-dist')), dryRun(helloToml, join(outDir, 'hello-dist'))])

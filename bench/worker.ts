@@ -2,7 +2,8 @@
  * @module
  * The workerd bench entry: the shipped Worker (src/index.ts) unchanged, plus the bench-only
  * routes under `/bench/`. `X-Bench-Relay: count` selects a second relay whose KV binding counts
- * operations, used once per run to count a login's storage operations.
+ * operations, used once per run to count a login's storage operations; `X-Bench-Relay: never`
+ * one with `CONFIRM_PAGE=never`.
  */
 import relayWorker from '../src/index.ts'
 import type { Env } from '../src/index.ts'
@@ -17,6 +18,7 @@ export * from '../src/index.ts'
 const counts: Record<string, number> = {}
 let bench: Hono | undefined
 let countingEnv: Env | undefined
+let neverEnv: Env | undefined
 
 function countingKv(kv: KVNamespace): KVNamespace {
   return new Proxy(kv, {
@@ -51,9 +53,14 @@ function benchApp(env: Env): Hono {
 export default {
   fetch(request, env, ctx) {
     if (request.url.includes('/bench/')) return (bench ??= benchApp(env)).fetch(request, env, ctx)
-    if (request.headers.get('X-Bench-Relay') === 'count') {
+    const variant = request.headers.get('X-Bench-Relay')
+    if (variant === 'count') {
       countingEnv ??= { ...env, AUTH_CODES: countingKv(env.AUTH_CODES!) }
       return relayWorker.fetch(request, countingEnv, ctx)
+    }
+    if (variant === 'never') {
+      neverEnv ??= { ...env, CONFIRM_PAGE: 'never' } as Env & { readonly CONFIRM_PAGE: string }
+      return relayWorker.fetch(request, neverEnv, ctx)
     }
     return relayWorker.fetch(request, env, ctx)
   },
