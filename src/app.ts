@@ -7,8 +7,7 @@
  */
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import { NONCE, secureHeaders } from 'hono/secure-headers'
-import type { Context, MiddlewareHandler } from 'hono'
+import type { Context } from 'hono'
 import type { Config } from './config.ts'
 import { RelayError } from './errors.ts'
 import { consoleLogger } from './log.ts'
@@ -18,6 +17,7 @@ import { mountCallback } from './routes/callback.tsx'
 import { faultName } from './routes/deps.ts'
 import type { Clock, RateLimiter, Relay, RelayEnv, RouteDeps } from './routes/deps.ts'
 import { mountToken } from './routes/token.ts'
+import { API_CSP, fixedSecurityHeaders, newCspNonce, pageCsp } from './security-headers.ts'
 import { importStateKeys } from './state.ts'
 import type { StateKeys } from './state.ts'
 import type { CodeStore } from './store.ts'
@@ -85,29 +85,21 @@ export function createMisconfiguredRelay(error: RelayError, log: Logger = consol
 
 function createBaseApp(log: Logger): Relay {
   const app = new Hono<RelayEnv>()
-  // Registered first so it runs after secureHeaders has set the CSP.
-  app.use(pageFormAction)
-  app.use(
-    secureHeaders({
-      // RFC 9700 §4.2.4: the callback URL carries the code, so it must not leak via Referer.
-      referrerPolicy: 'no-referrer',
-      // A route may set its own Referrer-Policy (the confirmation page needs `same-origin`).
-      overwrite: false,
-      contentSecurityPolicy: {
-        defaultSrc: ["'none'"],
-        styleSrc: [NONCE],
-        baseUri: ["'none'"],
-        formAction: ["'none'"],
-        frameAncestors: ["'none'"],
-      },
-    }),
-  )
+  app.use(fixedSecurityHeaders())
   app.use(async (c, next) => {
-    c.set('errorFormat', BROWSER_PATHS.has(c.req.path) ? 'html' : 'json')
+    const format = BROWSER_PATHS.has(c.req.path) ? 'html' : 'json'
+    c.set('errorFormat', format)
+    // Only browser endpoints render pages, so only they pay for a CSP nonce.
+    if (format === 'html') c.set('secureHeadersNonce', newCspNonce())
     await next()
+    // Set on the response in place: c.header() after next() would copy the whole Response.
+    const headers = c.res.headers
+    const nonce = c.get('secureHeadersNonce')
+    const page = nonce !== undefined && headers.get('Content-Type')?.startsWith('text/html') === true
+    headers.set('Content-Security-Policy', page ? pageCsp(nonce, c.get('formAction')) : API_CSP)
     // RFC 6749 §5.1: responses carrying codes, tokens or cookies must not be cached.
-    c.header('Cache-Control', 'no-store')
-    c.header('Pragma', 'no-cache')
+    headers.set('Cache-Control', 'no-store')
+    headers.set('Pragma', 'no-cache')
   })
   app.notFound(() => {
     throw new RelayError('not_found', 'There is nothing at this address.')
@@ -120,17 +112,6 @@ function createBaseApp(log: Logger): Relay {
     return c.newResponse(response.body, response)
   })
   return app
-}
-
-/**
- * Only a page with a form (the confirmation page) widens `form-action`, to the sources it declared
- * with `c.set('formAction')`; every other response keeps `'none'`.
- */
-const pageFormAction: MiddlewareHandler<RelayEnv> = async (c, next) => {
-  await next()
-  const sources = c.get('formAction')
-  const csp = c.res.headers.get('Content-Security-Policy')
-  if (sources !== undefined && csp !== null) c.res.headers.set('Content-Security-Policy', csp.replace("form-action 'none'", `form-action ${sources}`))
 }
 
 /** `route` is Hono's matched pattern (e.g. `/callback`), never request input. */
