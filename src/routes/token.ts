@@ -13,6 +13,8 @@ import type { TokenOutcome } from '../unity.ts'
 import { faultName } from './deps.ts'
 import type { Relay, RouteDeps } from './deps.ts'
 
+const PENDING = new RelayError('authorization_pending', 'The user has not finished signing in yet.')
+
 /** Mounts `POST /token` and its CORS preflight. */
 export function mountToken(app: Relay, deps: RouteDeps): void {
   const { config, store, unity, log, limiter } = deps
@@ -29,7 +31,8 @@ export function mountToken(app: Relay, deps: RouteDeps): void {
       throw new RelayError('slow_down', 'Poll less often.')
     }
     const claim = await guardStore('read', store.claim(challenge, deps.nowSeconds()))
-    if (!claim) throw new RelayError('authorization_pending', 'The user has not finished signing in yet.')
+    // The most common answer: rendered by the one error made per isolate, with no throw and no stack capture.
+    if (!claim) return PENDING.toResponse('json')
     const { record } = claim
     if ('error' in record) {
       await guardStore('keep the sign-in in', claim.release())
