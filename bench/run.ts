@@ -183,11 +183,14 @@ interface Row {
   readonly vsFloorRps: number | undefined
 }
 
+/** Medians of µs per sign+verify pair, and medians of the pairwise (interleaved) ratios. */
 interface StateCodec {
   readonly rawSequential: number
   readonly relaySequential: number
   readonly raw64: number
   readonly relay64: number
+  readonly ratioSequential: number
+  readonly ratio64: number
 }
 
 interface Extra {
@@ -245,8 +248,8 @@ function summarise(list: Scenario[], runs: Record<string, RunResult[]>, extra: E
   }
   for (const runtime of ['node', 'deno'] as const) {
     const codec = extra.stateCodec[runtime]
-    atMost(`${runtime} state sign+verify ≤ 1.2× raw WebCrypto, one at a time`, codec.relaySequential / codec.rawSequential, 1.2)
-    atMost(`${runtime} state sign+verify ≤ 1.2× raw WebCrypto, 64 in flight`, codec.relay64 / codec.raw64, 1.2)
+    atMost(`${runtime} state sign+verify ≤ 1.2× raw WebCrypto, one at a time`, codec.ratioSequential, 1.2)
+    atMost(`${runtime} state sign+verify ≤ 1.2× raw WebCrypto, 64 in flight`, codec.ratio64, 1.2)
   }
   atMost('bundle gzip ≤ 2.2× hello-world', extra.sizes.relayGzipBytes / extra.sizes.helloGzipBytes, 2.2)
   atMost('workerd cold start ≤ 1.1× hello-world', extra.coldStart.workerdRelayMs / extra.coldStart.workerdHelloMs, 1.1)
@@ -294,8 +297,8 @@ function render(results: ReturnType<typeof summarise>): string {
   lines.push('', '| state sign+verify, µs per pair | relay | raw WebCrypto | ratio |', '|---|---:|---:|---:|')
   for (const runtime of ['node', 'deno'] as const) {
     const codec = stateCodec[runtime]
-    lines.push(`| ${runtime}, one at a time | ${f(codec.relaySequential, 1)} | ${f(codec.rawSequential, 1)} | ${f(codec.relaySequential / codec.rawSequential, 2)} |`)
-    lines.push(`| ${runtime}, 64 in flight | ${f(codec.relay64, 1)} | ${f(codec.raw64, 1)} | ${f(codec.relay64 / codec.raw64, 2)} |`)
+    lines.push(`| ${runtime}, one at a time | ${f(codec.relaySequential, 1)} | ${f(codec.rawSequential, 1)} | ${f(codec.ratioSequential, 2)} |`)
+    lines.push(`| ${runtime}, 64 in flight | ${f(codec.relay64, 1)} | ${f(codec.raw64, 1)} | ${f(codec.ratio64, 2)} |`)
   }
   lines.push(`| keep_names = true adds (esbuild, minified / gzip) | ${f(sizes.keepNamesMinifiedBytes / 1024, 1)} KiB / ${f(sizes.keepNamesGzipBytes / 1024, 1)} KiB | | |`)
   lines.push(`| JSX runtime + pages, share of the minified bundle | ${f(sizes.jsxMinifiedBytes / 1024, 1)} KiB | | ${f((100 * sizes.jsxMinifiedBytes) / sizes.relayMinifiedBytes, 0)} % |`)

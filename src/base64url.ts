@@ -42,7 +42,13 @@ export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> | null {
   const whole = text.length - tail
   let at = 0
   for (let i = 0; i < whole; i += 4) {
-    const n = (value(text, i) << 18) | (value(text, i + 1) << 12) | (value(text, i + 2) << 6) | value(text, i + 3)
+    const a = text.charCodeAt(i)
+    const b = text.charCodeAt(i + 1)
+    const c = text.charCodeAt(i + 2)
+    const d = text.charCodeAt(i + 3)
+    if ((a | b | c | d) > 127) return null
+    // An unknown character is -1, which makes the whole group negative.
+    const n = (VALUES[a]! << 18) | (VALUES[b]! << 12) | (VALUES[c]! << 6) | VALUES[d]!
     if (n < 0) return null
     bytes[at++] = n >> 16
     bytes[at++] = (n >> 8) & 255
