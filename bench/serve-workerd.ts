@@ -16,6 +16,11 @@ const [bundlePath] = process.argv.slice(2)
 if (!bundlePath) throw new Error('usage: serve-workerd.ts <bundle.js>')
 
 const { workerOptions } = unstable_getMiniflareWorkerOptions('wrangler.toml')
+// All load comes from one address: every [[ratelimits]] binding keeps its name but not its limit.
+type RateLimitBinding = { namespace_id: string; simple: { limit: number; period?: 10 | 60 } }
+const ratelimits = Object.fromEntries(
+  Object.entries((workerOptions.ratelimits ?? {}) as Record<string, RateLimitBinding>).map(([name, binding]) => [name, { ...binding, simple: { ...binding.simple, limit: 1_000_000 } }]),
+)
 const stub = `export default { fetch: () => new Response(${JSON.stringify(STUB_TOKEN_BODY)}, { headers: { 'Content-Type': 'application/json' } }) }`
 
 const options: Parameters<typeof convertV4MiniflareOptions>[0] = {
@@ -25,6 +30,7 @@ const options: Parameters<typeof convertV4MiniflareOptions>[0] = {
       name: 'relay',
       modules: [{ type: 'ESModule', path: 'worker.js', contents: readFileSync(bundlePath, 'utf8') }],
       bindings: { ...(workerOptions.bindings as Record<string, string>), ...BENCH_SETTINGS },
+      ratelimits,
       outboundService: 'unity',
       unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
     },
