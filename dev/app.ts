@@ -1,9 +1,12 @@
 /**
  * @module DEV: plays the app. Makes a PKCE verifier, prints the relay's /authorize URL for the user's
- * browser, and polls /token until Unity's tokens arrive. `npm run app -- --relay URL --scope S`.
+ * browser, and polls /token until Unity's tokens arrive, a final answer, or the deadline.
+ * `npm run app -- --relay URL --scope S --return-to URL --wait SECONDS`; `--device` signs in with
+ * the device flow instead, through a standard OAuth library (dev/device-login.ts).
  */
 import { parseArgs } from 'node:util'
 import { userCodeFor } from '../src/user-code.ts'
+import { deviceLogin } from './device-login.ts'
 import { challengeOf, makeVerifier } from './pkce.ts'
 
 /** A started login: the URL for the user's browser and the secret the app keeps. */
@@ -14,10 +17,16 @@ export interface Login {
   readonly userCode: string
 }
 
-/** How polling ended: Unity's token JSON, or the relay's final OAuth error. */
+/**
+ * How long an app should poll with the relay's default settings: a sign-in may take
+ * `STATE_TTL_SECONDS` (600), and its record then waits `CODE_TTL_SECONDS` (120) for pickup.
+ */
+export const DEFAULT_POLL_SECONDS = 600 + 120
+
+/** How polling ended: Unity's token JSON, or the last OAuth error (`timedOut` when the deadline ended it). */
 export type PollResult =
   | { readonly ok: true; readonly tokens: Record<string, unknown> }
-  | { readonly ok: false; readonly status: number; readonly error: string; readonly description?: string }
+  | { readonly ok: false; readonly status: number; readonly error: string; readonly description?: string; readonly timedOut: boolean }
 
 /** Options of {@link startLogin}. */
 export interface LoginOptions {
@@ -40,11 +49,12 @@ export async function startLogin({ relay, scope, returnTo }: LoginOptions): Prom
 
 /**
  * Polls POST /token like an RFC 8628 client: `authorization_pending` waits, `slow_down` adds 5 s,
- * a 502/503 `temporarily_unavailable` retries; anything else ends the poll.
+ * a 502/503 `temporarily_unavailable` retries; anything else (`invalid_grant`, `access_denied`,
+ * `expired_token`, …) is final. Gives up at the deadline, by default {@link DEFAULT_POLL_SECONDS}.
  */
 export async function pollForTokens(relay: string, verifier: string, options: { intervalMs?: number; timeoutMs?: number } = {}): Promise<PollResult> {
   let interval = options.intervalMs ?? 2000
-  const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000)
+  const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_POLL_SECONDS * 1000)
   for (;;) {
     const response = await fetch(new URL('/token', relay), {
       method: 'POST',
@@ -56,27 +66,76 @@ export async function pollForTokens(relay: string, verifier: string, options: { 
     const error = String(body.error)
     const retry = error === 'authorization_pending' || error === 'slow_down' || error === 'temporarily_unavailable'
     if (!retry || Date.now() + interval > deadline) {
-      return { ok: false, status: response.status, error, ...(typeof body.error_description === 'string' ? { description: body.error_description } : {}) }
+      const description = typeof body.error_description === 'string' ? { description: body.error_description } : {}
+      return { ok: false, status: response.status, error, ...description, timedOut: retry }
     }
     if (error === 'slow_down') interval += 5000
     await new Promise((resolve) => setTimeout(resolve, interval))
   }
 }
 
+/** What the person running `npm run app` should make of a poll that ended without tokens. */
+export function explainFailure(result: Extract<PollResult, { ok: false }>, waitedSeconds: number): string {
+  const answer = `${result.status} ${result.error}${result.description ? `: ${result.description}` : ''}`
+  if (result.timedOut) {
+    return `Gave up after ${waitedSeconds} s without tokens (last answer: ${answer}). A sign-in may take STATE_TTL_SECONDS and its code then waits CODE_TTL_SECONDS for pickup (600 + 120 s by default), so nothing can arrive any more. Start a new sign-in.`
+  }
+  const hints: Record<string, string> = {
+    access_denied: 'The user cancelled or Unity refused the sign-in. Start a new sign-in.',
+    invalid_grant: 'This verifier\'s sign-in was already picked up, or Unity no longer accepts its code. Start a new sign-in.',
+    expired_token: 'The sign-in expired before it was finished. Start a new sign-in.',
+  }
+  return `Sign-in ended with ${answer}. ${hints[result.error] ?? 'This answer is final: fix the request or start a new sign-in.'}`
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
-    options: { relay: { type: 'string', default: 'http://127.0.0.1:8787' }, scope: { type: 'string' }, 'return-to': { type: 'string' } },
+    options: {
+      relay: { type: 'string', default: 'http://127.0.0.1:8787' },
+      scope: { type: 'string' },
+      'return-to': { type: 'string' },
+      wait: { type: 'string', default: String(DEFAULT_POLL_SECONDS) },
+      device: { type: 'boolean', default: false },
+    },
   })
   const relay = values.relay
-  const login = await startLogin({ relay, scope: values.scope, returnTo: values['return-to'] })
+  const waitSeconds = Number(values.wait)
+  if (!Number.isInteger(waitSeconds) || waitSeconds < 0) throw new Error('--wait must be a whole number of seconds')
+  if (values.device) await runDeviceLogin(relay, values.scope)
+  else await runLogin(relay, values.scope, values['return-to'], waitSeconds)
+}
+
+/** `npm run app`: the relay's own flow, with a PKCE verifier as the pickup secret. */
+async function runLogin(relay: string, scope: string | undefined, returnTo: string | undefined, waitSeconds: number): Promise<void> {
+  const login = await startLogin({ relay, scope, returnTo })
   console.log(`Open this URL in your browser and sign in:\n\n  ${login.authorizeUrl}\n`)
   console.log(`Check that the page shows ${login.userCode} before you press Continue.\n`)
-  console.log(`Waiting for the sign-in. The same pickup with curl:\n\n  curl -s -X POST ${relay}/token -d grant_type=authorization_code -d code_verifier=${login.verifier}\n`)
-  const result = await pollForTokens(relay, login.verifier)
+  console.log(`Waiting up to ${waitSeconds} s for the sign-in. The same pickup with curl:\n\n  curl -s -X POST ${relay}/token -d grant_type=authorization_code -d code_verifier=${login.verifier}\n`)
+  const result = await pollForTokens(relay, login.verifier, { timeoutMs: waitSeconds * 1000 }).catch((error: unknown) => {
+    console.error(`Cannot reach the relay at ${relay} (${error instanceof Error ? (error.cause ?? error.message) : error}). Is \`npm start\` running? Another address: npm run app -- --relay URL`)
+    process.exit(1)
+  })
   if (result.ok) {
     console.log(JSON.stringify(result.tokens, null, 2))
   } else {
-    console.error(`Sign-in ended with ${result.status} ${result.error}${result.description ? `: ${result.description}` : ''}`)
+    console.error(explainFailure(result, waitSeconds))
+    process.exitCode = 1
+  }
+}
+
+/** `npm run app -- --device`: RFC 8628 through openid-client, which knows nothing of the relay. */
+async function runDeviceLogin(relay: string, scope: string | undefined): Promise<void> {
+  try {
+    const tokens = await deviceLogin({
+      relay,
+      scope,
+      onUserCode: ({ verificationUri, verificationUriComplete, userCode }) =>
+        console.log(`On any device, open ${verificationUri} and enter the code ${userCode}\n(or open ${verificationUriComplete ?? verificationUri})\n\nWaiting for the sign-in…\n`),
+    })
+    console.log(JSON.stringify(tokens, null, 2))
+  } catch (error) {
+    const code = (error as { error?: unknown }).error
+    console.error(`The device sign-in ended: ${typeof code === 'string' ? code : error instanceof Error ? error.message : String(error)}`)
     process.exitCode = 1
   }
 }

@@ -46,3 +46,17 @@ export function errorPage(error: string, description?: string): string {
   return layout('Error', `<p><strong>${escapeHtml(error)}</strong></p>
 ${description ? `<p>${escapeHtml(description)}</p>` : ''}`);
 }
+
+/** What `/` shows: what the stand-in is, its endpoints, its clients and its redirect URIs. */
+export function landingPage(baseUrl: string, clients: ReadonlyArray<{ clientId: string; authMethod: string }>, extraRedirectUris: readonly string[]): string {
+  const endpoints = ['authorize', 'token', 'introspect', 'revoke', 'userinfo', 'jwks']
+    .map((name) => `<li><code>${escapeHtml(`${baseUrl}/api/oauth/${name}`)}</code></li>`)
+    .join('');
+  const clientList = clients.map((c) => `<li><code>${escapeHtml(c.clientId)}</code> (${escapeHtml(c.authMethod)})</li>`).join('');
+  const extra = extraRedirectUris.map((uri) => `<li><code>${escapeHtml(uri)}</code></li>`).join('');
+  return layout('Unity stand-in', `<p>A local OAuth 2.0 server (oidc-provider) with Unity's paths and scope <code>api</code>, for trying the relay without a Unity account. Sign in with any username and password.</p>
+<h2>Endpoints</h2><ul>${endpoints}<li><code>${escapeHtml(`${baseUrl}/.well-known/openid-configuration`)}</code> (discovery)</li></ul>
+<h2>Clients</h2><p>Secrets are in <code>dev/dev.vars</code> and <code>dev/unity-standin.ts</code>.</p><ul>${clientList}</ul>
+<h2>Redirect URIs</h2><p><code>http://localhost:&lt;port&gt;/callback</code> and <code>http://127.0.0.1:&lt;port&gt;/callback</code> for ports 8787–8796 and 8000–8004${extra ? ', and:' : '.'}</p>${extra ? `<ul>${extra}</ul>` : ''}
+<p>For another address, start the stand-in with <code>UNITY_STANDIN_REDIRECT_URIS="http://host:port/callback …"</code>.</p>`);
+}

@@ -1,10 +1,11 @@
 /** @module DEV-ONLY local stand-in for Intellective Unity's OAuth 2.0 server, built on oidc-provider; never deploy it. */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, IncomingMessage } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import Provider, { errors } from 'oidc-provider';
 import { createMemoryAdapter } from 'oidc-provider/lib/adapters/memory_adapter.js';
-import { consentPage, errorPage, loginPage } from './unity-standin-pages.ts';
+import { exitOnPortInUse, isAddressInUse, PortInUseError } from './ports.ts';
+import { consentPage, errorPage, landingPage, loginPage } from './unity-standin-pages.ts';
 
 /** Options for {@link startUnityStandin}. */
 export interface UnityStandinOptions {
@@ -93,7 +94,7 @@ function createProvider(issuer: string, redirectUris: string[]): Provider {
     findAccount: (_ctx: unknown, sub: string) => ({ accountId: sub, claims: () => ({ sub }) }),
     renderError: (ctx: any, out: { error: string; error_description?: string }) => {
       ctx.type = 'html';
-      ctx.body = errorPage(out.error, out.error_description);
+      ctx.body = errorPage(out.error, out.error === 'invalid_redirect_uri' ? `${out.error_description ?? ''} ${REDIRECT_URI_HINT}` : out.error_description);
     },
     ttl: {
       AccessToken: ACCESS_TOKEN_TTL,
@@ -107,6 +108,8 @@ function createProvider(issuer: string, redirectUris: string[]): Provider {
   });
 }
 
+const REDIRECT_URI_HINT = 'The stand-in registers http://localhost:<port>/callback and http://127.0.0.1:<port>/callback for ports 8787–8796 and 8000–8004. For another address, restart it with UNITY_STANDIN_REDIRECT_URIS="http://host:port/callback".';
+
 /** Endpoints where a client authenticates with its secret. */
 const CLIENT_AUTH_PATHS = new Set(['/api/oauth/token', '/api/oauth/introspect', '/api/oauth/revoke']);
 const MAX_CLIENT_AUTH_BODY = 56 * 1024;
@@ -114,10 +117,10 @@ const MAX_CLIENT_AUTH_BODY = 56 * 1024;
 /**
  * oidc-provider accepts client_secret_basic and client_secret_post from any client with a secret;
  * this holds each client to its registered method, so a relay set to the wrong one is refused.
- * Answers 401 and returns false on a mismatch; otherwise leaves the read body in `req.body`, which
- * oidc-provider reads instead of the stream.
+ * Answers 401 and returns undefined on a mismatch; otherwise returns an unread copy of the request
+ * for oidc-provider, which then parses the body itself (no "already parsed request body" warning).
  */
-async function enforceClientAuthMethod(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+async function enforceClientAuthMethod(req: IncomingMessage, res: ServerResponse): Promise<IncomingMessage | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -125,16 +128,29 @@ async function enforceClientAuthMethod(req: IncomingMessage, res: ServerResponse
     chunks.push(chunk);
   }
   const body = Buffer.concat(chunks);
-  (req as IncomingMessage & { body?: Buffer }).body = body;
   const form = new URLSearchParams(body.toString('utf8'));
   const basic = /^basic (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
   const used = basic ? 'client_secret_basic' : form.has('client_secret') ? 'client_secret_post' : undefined;
   const clientId = basic ? new URLSearchParams(`id=${Buffer.from(basic, 'base64').toString('utf8').split(':')[0]}`).get('id') : form.get('client_id');
   const client = UNITY_STANDIN_CLIENTS.find((c) => c.clientId === clientId);
-  if (!used || !client || client.authMethod === used) return true;
+  if (!used || !client || client.authMethod === used) return replayable(req, body);
   res.writeHead(401, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   res.end(JSON.stringify({ error: 'invalid_client', error_description: `client ${client.clientId} must authenticate with ${client.authMethod}` }));
-  return false;
+  return undefined;
+}
+
+/** A fresh request with `req`'s line, headers and socket whose body stream yields `body` again. */
+function replayable(req: IncomingMessage, body: Buffer): IncomingMessage {
+  const copy = new IncomingMessage(req.socket);
+  Object.assign(copy, {
+    method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders,
+    httpVersion: req.httpVersion, httpVersionMajor: req.httpVersionMajor, httpVersionMinor: req.httpVersionMinor,
+    // A complete message: otherwise Node treats the copy's end as an abort and closes the socket.
+    complete: true,
+  });
+  copy.push(body);
+  copy.push(null);
+  return copy;
 }
 
 async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
@@ -180,14 +196,19 @@ export async function startUnityStandin(options: UnityStandinOptions = {}): Prom
   const port = options.port ?? (process.env.UNITY_STANDIN_PORT ? Number(process.env.UNITY_STANDIN_PORT) : 9000);
   const extraUris = (process.env.UNITY_STANDIN_REDIRECT_URIS ?? '').split(/\s+/).filter(Boolean);
   const redirectUris = [...new Set([...defaultRedirectUris(), ...extraUris, ...(options.redirectUris ?? [])])];
+  const addedUris = redirectUris.slice(defaultRedirectUris().length);
 
   let provider: Provider | undefined;
   let handle: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const server = createServer((req, res) => {
     if (!provider || !handle) return sendHtml(res, 503, errorPage('temporarily_unavailable'));
+    if ((req.method === 'GET' || req.method === 'HEAD') && req.url === '/') return sendHtml(res, 200, landingPage(url, UNITY_STANDIN_CLIENTS, addedUris));
     if (req.method === 'POST' && CLIENT_AUTH_PATHS.has(req.url ?? '')) {
       const next = handle;
-      enforceClientAuthMethod(req, res).then((ok) => ok && next(req, res), () => res.destroy());
+      enforceClientAuthMethod(req, res).then((unread) => unread && next(unread, res), (error: unknown) => {
+        console.error('Unity stand-in: reading a client request failed:', error);
+        res.destroy();
+      });
       return;
     }
     if (!req.url?.startsWith('/interaction/')) return handle(req, res);
@@ -196,7 +217,7 @@ export async function startUnityStandin(options: UnityStandinOptions = {}): Prom
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => reject(isAddressInUse(err) ? new PortInUseError(port, host, 'the Unity stand-in', 'UNITY_STANDIN_PORT=<port> (npm start then points the relay at it)') : err));
     server.listen(port, host, () => resolve());
   });
   const address = server.address();
@@ -217,7 +238,7 @@ export async function startUnityStandin(options: UnityStandinOptions = {}): Prom
 }
 
 if (import.meta.main) {
-  const standin = await startUnityStandin();
+  const standin = await startUnityStandin().catch(exitOnPortInUse);
   console.log(`Unity stand-in (DEV ONLY) on ${standin.url} — clients relay-dev (basic), relay-dev-post (post)`);
   const stop = () => void standin.close().then(() => process.exit(0));
   process.once('SIGINT', stop);

@@ -8,14 +8,19 @@
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { Context } from 'hono'
+import { BadSettings } from './config.ts'
 import type { Config } from './config.ts'
 import { RelayError } from './errors.ts'
 import { consoleLogger } from './log.ts'
-import type { Logger } from './log.ts'
+import type { LogFields, Logger } from './log.ts'
 import { mountAuthorize } from './routes/authorize.tsx'
 import { mountCallback } from './routes/callback.tsx'
+import { canonicalHost } from './routes/canonical-host.ts'
 import { faultName } from './routes/deps.ts'
 import type { Clock, RateLimiter, Relay, RelayEnv, RouteDeps } from './routes/deps.ts'
+import { mountDevice } from './routes/device.tsx'
+import { METADATA_PATH, mountMetadata } from './routes/metadata.ts'
+import { mountLanding } from './routes/landing.tsx'
 import { mountToken } from './routes/token.ts'
 import { API_CSP, fixedSecurityHeaders, newCspNonce, pageCsp } from './security-headers.ts'
 import { importStateKeys } from './state.ts'
@@ -40,7 +45,10 @@ export interface RelayDeps {
 }
 
 /** Paths a user's browser opens: errors there render as HTML pages. */
-const BROWSER_PATHS: ReadonlySet<string> = new Set(['/authorize', '/callback'])
+const BROWSER_PATHS: ReadonlySet<string> = new Set(['/authorize', '/callback', '/device'])
+
+/** Paths that only ever answer JSON, so they skip the CSP nonce; any other path gets one, so no page can lose its stylesheet. */
+const API_PATHS: ReadonlySet<string> = new Set(['/healthz', '/token', '/device_authorization', METADATA_PATH])
 
 /**
  * Builds the relay.
@@ -61,13 +69,18 @@ export function createRelay(deps: RelayDeps): Relay {
     nowSeconds: () => Math.floor(clock() / 1000),
     stateKeys: () => (stateKeys ??= importStateKeys(config.stateSecrets)),
     redirectUriFor: (c: Context) => config.redirectUri ?? new URL('/callback', c.req.url).href,
+    publicOrigin: (c: Context) => new URL(config.redirectUri ?? c.req.url).origin,
   }
 
   const app = createBaseApp(log)
+  mountLanding(app, routeDeps, { metadataPath: METADATA_PATH })
   app.get('/healthz', (c) => c.json({ ok: true }))
+  app.use('/authorize', canonicalHost(config))
   mountAuthorize(app, routeDeps)
   mountCallback(app, routeDeps)
   mountToken(app, routeDeps)
+  mountDevice(app, routeDeps)
+  mountMetadata(app, routeDeps)
   return app
 }
 
@@ -87,10 +100,9 @@ function createBaseApp(log: Logger): Relay {
   const app = new Hono<RelayEnv>()
   app.use(fixedSecurityHeaders())
   app.use(async (c, next) => {
-    const format = BROWSER_PATHS.has(c.req.path) ? 'html' : 'json'
-    c.set('errorFormat', format)
-    // Only browser endpoints render pages, so only they pay for a CSP nonce.
-    if (format === 'html') c.set('secureHeadersNonce', newCspNonce())
+    const path = c.req.path
+    c.set('errorFormat', BROWSER_PATHS.has(path) ? 'html' : 'json')
+    if (!API_PATHS.has(path)) c.set('secureHeadersNonce', newCspNonce())
     await next()
     // Set on the response in place: c.header() after next() would copy the whole Response.
     const headers = c.res.headers
@@ -106,12 +118,17 @@ function createBaseApp(log: Logger): Relay {
   })
   app.onError((err, c) => {
     const error = asRelayError(err, c.req.routePath)
-    if (error.status >= 500) log.error('request.failed', { status: error.status, error: error.code, fault: faultName(error.cause ?? err) })
+    if (error.status >= 500) log.error('request.failed', { status: error.status, error: error.code, ...faultFields(error.cause ?? err) })
     const response = error.toResponse(c.get('errorFormat') ?? 'json', c.get('secureHeadersNonce'))
     // newResponse keeps headers already set on the context, e.g. the cleared binding cookie.
     return c.newResponse(response.body, response)
   })
   return app
+}
+
+/** What a log line may say about a 500's cause: the bad settings' names, or the fault's class. */
+function faultFields(cause: unknown): LogFields {
+  return cause instanceof BadSettings ? { settings: cause.names } : { fault: faultName(cause) }
 }
 
 /** `route` is Hono's matched pattern (e.g. `/callback`), never request input. */

@@ -14,6 +14,9 @@ export type PkceMode = 'S256' | 'off'
 /** Whether `/authorize` asks the user to confirm the sign-in on a relay page first. */
 export type ConfirmPageMode = 'always' | 'never'
 
+/** Where records live on Workers: Workers KV (`AUTH_CODES`) or Durable Objects (`AUTH_FLOWS`). */
+export type CodeStoreKind = 'kv' | 'durable-object'
+
 /** Validated settings. Built by {@link parseConfig}; tests may build one directly. */
 export interface Config {
   /** `${UNITY_URL}/api/oauth/authorize` */
@@ -37,6 +40,8 @@ export interface Config {
   readonly returnToOrigins: readonly string[]
   readonly stateTtlSeconds: number
   readonly codeTtlSeconds: number
+  /** `CODE_STORE`; the Deno entry always uses Deno KV and accepts only `kv`. */
+  readonly codeStore: CodeStoreKind
 }
 
 /** Raw settings: Workers `env`, or `Deno.env.toObject()`. Non-string values are ignored. */
@@ -55,19 +60,25 @@ const CODE_TTL_RANGE = { min: KV_MIN_EXPIRATION_TTL_SECONDS, max: 600, fallback:
  */
 export function parseConfig(source: ConfigSource): Config {
   const problems: string[] = []
+  const badSettings = new Set<string>()
+  // Only the literal setting names written below reach `badSettings`, never a value from `source`.
+  const problem = (name: string, text: string): void => {
+    badSettings.add(name)
+    problems.push(`${name} ${text}`)
+  }
   const read = (name: string): string | undefined => {
     const value: unknown = (source as Record<string, unknown>)[name]
     return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined
   }
   const required = (name: string): string => {
     const value = read(name)
-    if (value === undefined) problems.push(`${name} is missing`)
+    if (value === undefined) problem(name, 'is missing')
     return value ?? ''
   }
   const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
     const value = read(name) ?? fallback
     if ((allowed as readonly string[]).includes(value)) return value as T
-    problems.push(`${name} must be one of ${allowed.join(', ')}`)
+    problem(name, `must be one of ${allowed.join(', ')}`)
     return fallback
   }
   const seconds = (name: string, range: { min: number; max: number; fallback: number }): number => {
@@ -75,7 +86,7 @@ export function parseConfig(source: ConfigSource): Config {
     if (value === undefined) return range.fallback
     const parsed = /^\d+$/.test(value) ? Number(value) : Number.NaN
     if (parsed >= range.min && parsed <= range.max) return parsed
-    problems.push(`${name} must be a whole number of seconds from ${range.min} to ${range.max}`)
+    problem(name, `must be a whole number of seconds from ${range.min} to ${range.max}`)
     return range.fallback
   }
   const endpointUrl = (name: string, value: string | undefined): URL | undefined => {
@@ -83,14 +94,14 @@ export function parseConfig(source: ConfigSource): Config {
     const url = URL.parse(value)
     // RFC 6749 §3.1 and §10.9: endpoints must use TLS; plain http is only for loopback development.
     if (!url || (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) || url.search || url.hash || url.username || url.password) {
-      problems.push(`${name} must be an https URL without query, fragment or credentials`)
+      problem(name, 'must be an https URL (plain http only for localhost, 127.0.0.1 or [::1]) without query, fragment or credentials')
       return undefined
     }
     return url
   }
   const secret = (name: string, value: string | undefined): string | undefined => {
     if (value !== undefined && new TextEncoder().encode(value).byteLength < MIN_STATE_SECRET_BYTES) {
-      problems.push(`${name} must be at least ${MIN_STATE_SECRET_BYTES} bytes`)
+      problem(name, `must be at least ${MIN_STATE_SECRET_BYTES} bytes`)
     }
     return value
   }
@@ -100,7 +111,7 @@ export function parseConfig(source: ConfigSource): Config {
   const clientId = required('UNITY_CLIENT_ID')
   const clientSecret = required('UNITY_CLIENT_SECRET')
   const scope = read('UNITY_SCOPE') ?? 'api'
-  if (!isScope(scope)) problems.push('UNITY_SCOPE must be space-separated RFC 6749 §3.3 scope tokens')
+  if (!isScope(scope)) problem('UNITY_SCOPE', 'must be space-separated RFC 6749 §3.3 scope tokens')
   const tokenAuth = oneOf<TokenAuthMethod>('UNITY_TOKEN_AUTH', ['client_secret_basic', 'client_secret_post'], 'client_secret_basic')
   const pkce = oneOf<PkceMode>('UNITY_PKCE', ['S256', 'off'], 'S256')
   const confirmPage = oneOf<ConfirmPageMode>('CONFIRM_PAGE', ['always', 'never'], 'always')
@@ -108,12 +119,13 @@ export function parseConfig(source: ConfigSource): Config {
   const current = secret('STATE_SECRET', required('STATE_SECRET') || undefined)
   const previous = secret('STATE_SECRET_PREVIOUS', read('STATE_SECRET_PREVIOUS'))
   const redirectUri = endpointUrl('REDIRECT_URI', read('REDIRECT_URI'))?.href
-  const returnToOrigins = parseOrigins(read('RETURN_TO_ALLOWLIST'), problems)
+  const returnToOrigins = parseOrigins(read('RETURN_TO_ALLOWLIST'), problem)
   const stateTtlSeconds = seconds('STATE_TTL_SECONDS', STATE_TTL_RANGE)
   const codeTtlSeconds = seconds('CODE_TTL_SECONDS', CODE_TTL_RANGE)
+  const codeStore = oneOf<CodeStoreKind>('CODE_STORE', ['kv', 'durable-object'], 'kv')
 
   if (problems.length > 0) {
-    throw new RelayError('misconfigured', `Check the relay's settings: ${problems.join('; ')}.`)
+    throw new RelayError('misconfigured', `Check the relay's settings: ${problems.join('; ')}.`, { cause: new BadSettings([...badSettings]) })
   }
   return {
     authorizeEndpoint: `${unityBase}/api/oauth/authorize`,
@@ -130,6 +142,19 @@ export function parseConfig(source: ConfigSource): Config {
     returnToOrigins,
     stateTtlSeconds,
     codeTtlSeconds,
+    codeStore,
+  }
+}
+
+/**
+ * The cause of a `misconfigured` error from {@link parseConfig}: the names of the bad settings,
+ * for the log line. Names only: a setting's value may be a secret.
+ */
+export class BadSettings {
+  readonly names: readonly string[]
+
+  constructor(names: readonly string[]) {
+    this.names = names
   }
 }
 
@@ -144,14 +169,14 @@ export function isScope(value: string): boolean {
   return value.length <= MAX_SCOPE_LENGTH && SCOPE_PATTERN.test(value)
 }
 
-function parseOrigins(value: string | undefined, problems: string[]): string[] {
+function parseOrigins(value: string | undefined, problem: (name: string, text: string) => void): string[] {
   if (value === undefined) return []
   const origins = value.split(/\s+/)
   for (const origin of origins) {
     const url = URL.parse(origin)
     // The allowlist holds bare origins so a return_to can be compared by exact origin.
     if (!url || url.origin === 'null' || url.origin !== origin.replace(/\/$/, '')) {
-      problems.push('RETURN_TO_ALLOWLIST must be space-separated origins like https://app.example.com')
+      problem('RETURN_TO_ALLOWLIST', 'must be space-separated origins like https://app.example.com')
       return []
     }
   }

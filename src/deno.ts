@@ -18,6 +18,9 @@ import { DenoKvCodeStore } from './stores/deno-kv.ts'
 export async function buildDenoRelay(env: Readonly<Record<string, string>>): Promise<Relay> {
   try {
     const config = parseConfig(env)
+    if (config.codeStore !== 'kv') {
+      throw new RelayError('misconfigured', "Check the relay's settings: CODE_STORE durable-object needs Cloudflare Workers; on Deno the store is Deno KV (kv).")
+    }
     return createRelay({ config, store: new DenoKvCodeStore(await Deno.openKv(env.DENO_KV_PATH || undefined)) })
   } catch (error) {
     if (error instanceof RelayError) return createMisconfiguredRelay(error)
@@ -30,5 +33,13 @@ if (import.meta.main) {
   const relay = await buildDenoRelay(env)
   // Plain HTTP on loopback by default: codes and tokens should only leave the host through a TLS proxy.
   // Deno Deploy ignores both settings.
-  Deno.serve({ port: Number(env.PORT || 8000), hostname: env.HOST || '127.0.0.1' }, relay.fetch)
+  const port = Number(env.PORT || 8000)
+  const hostname = env.HOST || '127.0.0.1'
+  try {
+    Deno.serve({ port, hostname }, relay.fetch)
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AddrInUse)) throw error
+    console.error(`Port ${port} on ${hostname} is already in use, probably by another relay. Stop that one (find it with: lsof -i :${port}), or choose another port with PORT=<port>.`)
+    Deno.exit(1)
+  }
 }

@@ -1,19 +1,27 @@
 /**
  * @module
- * Cloudflare Workers entry: binds Workers KV and `env` to the core relay. The app is built once
- * per isolate, so settings are validated once, not on every request.
+ * Cloudflare Workers entry: binds the code store (Workers KV or Durable Objects) and `env` to the
+ * core relay, and exports the `AuthFlows` Durable Object class. The app is built once per
+ * isolate, so settings are validated once, not on every request.
  */
+import { DurableObject } from 'cloudflare:workers'
 import { createMisconfiguredRelay, createRelay } from './app.ts'
 import type { Relay } from './app.ts'
 import { parseConfig } from './config.ts'
+import type { Config } from './config.ts'
 import { RelayError } from './errors.ts'
+import type { CodeStore, DeviceRecord, FlowRecord } from './store.ts'
+import { DurableObjectCodeStore } from './stores/durable-object.ts'
+import { FlowObject } from './stores/flow-object.ts'
 import { WorkersKvCodeStore } from './stores/workers-kv.ts'
 
 /** The Worker's bindings, secrets and variables (names are part of the relay's contract). */
 export interface Env {
   // Bindings
-  /** KV namespace for flow records, keyed `flow:<code_challenge>`. */
+  /** KV namespace for records (`CODE_STORE=kv`), keyed `flow:<code_challenge>` and `device:<user_code>`. */
   readonly AUTH_CODES?: KVNamespace
+  /** Durable Object namespace of {@link AuthFlows} (`CODE_STORE=durable-object`), one object per record. */
+  readonly AUTH_FLOWS?: DurableObjectNamespace<AuthFlows>
 
   // Secrets
   /** Client secret, sent only to Unity's token endpoint. */
@@ -44,6 +52,35 @@ export interface Env {
   readonly STATE_TTL_SECONDS?: string
   /** Record lifetime in seconds; default 120, at least 60. */
   readonly CODE_TTL_SECONDS?: string
+  /** `kv` (default) or `durable-object`. */
+  readonly CODE_STORE?: string
+  /** `always` (default) or `never`: the confirmation page before Unity. */
+  readonly CONFIRM_PAGE?: string
+}
+
+/** One flow's or one device code's record, in SQLite-backed storage; logic in `stores/flow-object.ts`. */
+export class AuthFlows extends DurableObject<Env> {
+  readonly #object = new FlowObject(this.ctx.storage)
+
+  create(record: FlowRecord | DeviceRecord) {
+    return this.#object.create(record)
+  }
+
+  readDevice() {
+    return this.#object.readDevice()
+  }
+
+  beginPickup(nowSeconds: number, leaseId: string) {
+    return this.#object.beginPickup(nowSeconds, leaseId)
+  }
+
+  finishPickup(leaseId: string, how: 'consume' | 'release') {
+    this.#object.finishPickup(leaseId, how)
+  }
+
+  override alarm() {
+    return this.#object.alarm()
+  }
 }
 
 const relays = new WeakMap<Env, Relay>()
@@ -51,11 +88,16 @@ const relays = new WeakMap<Env, Relay>()
 /** Builds the relay for an `env`, or a relay that reports what is misconfigured. */
 export function buildWorkerRelay(env: Env): Relay {
   try {
-    return createRelay({ config: parseConfig(env), store: new WorkersKvCodeStore(env.AUTH_CODES) })
+    const config = parseConfig(env)
+    return createRelay({ config, store: storeFor(config, env) })
   } catch (error) {
     if (error instanceof RelayError) return createMisconfiguredRelay(error)
     throw error
   }
+}
+
+function storeFor(config: Config, env: Env): CodeStore {
+  return config.codeStore === 'durable-object' ? new DurableObjectCodeStore(env.AUTH_FLOWS) : new WorkersKvCodeStore(env.AUTH_CODES)
 }
 
 export default {

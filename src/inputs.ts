@@ -7,6 +7,7 @@ import { validator } from 'hono/validator'
 import { isScope, MAX_SCOPE_LENGTH } from './config.ts'
 import type { Config } from './config.ts'
 import { RelayError } from './errors.ts'
+import { normalizeUserCode } from './user-code.ts'
 
 type RawParams = Record<string, string | File | (string | File)[] | undefined>
 
@@ -14,6 +15,10 @@ type RawParams = Record<string, string | File | (string | File)[] | undefined>
 const CHALLENGE_PATTERN = /^[A-Za-z0-9_-]{43}$/
 /** RFC 7636 §4.1: 43 to 128 unreserved characters. */
 const VERIFIER_PATTERN = /^[A-Za-z0-9\-._~]{43,128}$/
+/** A device code as the relay issues it: 32 random bytes, base64url. */
+const DEVICE_CODE_PATTERN = /^[A-Za-z0-9_-]{43}$/
+/** RFC 6749 Appendix A.1 VSCHAR, bounded. */
+const CLIENT_ID_PATTERN = /^[\x20-\x7e]{1,64}$/
 /** Generous bounds on opaque values from Unity and apps, so oversized input is refused early. */
 const MAX_CODE_LENGTH = 2048
 const MAX_REFRESH_TOKEN_LENGTH = 4096
@@ -43,9 +48,28 @@ export interface DecisionInput {
   readonly decision: Decision
 }
 
+/** RFC 8628 §3.4: the device flow's grant type. */
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
+
+/** A validated `POST /device_authorization` (RFC 8628 §3.1). */
+export interface DeviceAuthorizationInput {
+  readonly scope: string
+  /** Recorded in logs only, never trusted: every app shares the relay's one Unity client. */
+  readonly clientId: string | undefined
+}
+
+/** A validated `GET /device`: no code yet (the entry form), or a code that may exist. */
+export type DeviceEntryInput =
+  | { readonly kind: 'form' }
+  | { readonly kind: 'code'; readonly userCode: string }
+  /** Typed, but cannot be a user code: answered like an unknown one. */
+  | { readonly kind: 'malformed' }
+
 /** A validated `/token` request. */
 export type TokenInput =
   | { readonly grantType: 'authorization_code'; readonly verifier: string }
+  /** The device code is the flow's PKCE verifier, so its pickup is the same. */
+  | { readonly grantType: typeof DEVICE_CODE_GRANT; readonly verifier: string }
   | { readonly grantType: 'refresh_token'; readonly refreshToken: string; readonly scope: string | undefined }
 
 /** Validates `GET /authorize`. */
@@ -88,7 +112,29 @@ export const decisionForm = validator('form', (form: RawParams, c): DecisionInpu
   return { state, decision }
 })
 
-/** Validates `POST /token`: a form-encoded body per RFC 6749 §4.1.3 and §6. */
+/** Validates `POST /device_authorization`: a form-encoded body per RFC 8628 §3.1. */
+export const deviceAuthorizationForm = (config: Config) =>
+  validator('form', (form: RawParams, c): DeviceAuthorizationInput => {
+    requireUrlEncodedForm(c.req.header('Content-Type'), 'Send the device authorization request as application/x-www-form-urlencoded.')
+    const scope = single(form, 'scope') ?? config.defaultScope
+    if (!isScope(scope)) {
+      throw new RelayError('invalid_scope', `scope must be space-separated RFC 6749 §3.3 tokens, at most ${MAX_SCOPE_LENGTH} characters.`)
+    }
+    const clientId = single(form, 'client_id')
+    // RFC 6749 Appendix A.1: a client_id is VSCHARs; bounded, because it reaches a log line.
+    if (clientId !== undefined && !CLIENT_ID_PATTERN.test(clientId)) throw invalidRequest('client_id must be 1 to 64 printable ASCII characters.')
+    return { scope, clientId }
+  })
+
+/** Validates `GET /device`. Case, dashes and spaces in a typed code don't matter (RFC 8628 §6.1). */
+export const deviceEntryQuery = validator('query', (query: RawParams): DeviceEntryInput => {
+  const typed = single(query, 'user_code')
+  if (typed === undefined) return { kind: 'form' }
+  const userCode = normalizeUserCode(typed)
+  return userCode === null ? { kind: 'malformed' } : { kind: 'code', userCode }
+})
+
+/** Validates `POST /token`: a form-encoded body per RFC 6749 §4.1.3 and §6, and RFC 8628 §3.4. */
 export const tokenForm = validator('form', (form: RawParams, c): TokenInput => {
   requireUrlEncodedForm(c.req.header('Content-Type'), 'Send the token request as application/x-www-form-urlencoded.')
   const grantType = single(form, 'grant_type')
@@ -97,6 +143,12 @@ export const tokenForm = validator('form', (form: RawParams, c): TokenInput => {
     if (verifier === undefined || !VERIFIER_PATTERN.test(verifier)) {
       throw invalidRequest('code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1).')
     }
+    return { grantType, verifier }
+  }
+  if (grantType === DEVICE_CODE_GRANT) {
+    const verifier = single(form, 'device_code')
+    // Only the relay makes device codes: 32 random bytes in base64url, 43 characters.
+    if (verifier === undefined || !DEVICE_CODE_PATTERN.test(verifier)) throw invalidRequest('device_code is missing or not one this relay issued.')
     return { grantType, verifier }
   }
   if (grantType === 'refresh_token') {
@@ -109,7 +161,7 @@ export const tokenForm = validator('form', (form: RawParams, c): TokenInput => {
     return { grantType, refreshToken, scope }
   }
   if (grantType === undefined) throw invalidRequest('grant_type is missing.')
-  throw new RelayError('unsupported_grant_type', 'grant_type must be authorization_code or refresh_token.')
+  throw new RelayError('unsupported_grant_type', `grant_type must be authorization_code, ${DEVICE_CODE_GRANT} or refresh_token.`)
 })
 
 /**

@@ -14,6 +14,10 @@ export interface LogFields {
   readonly outcome?: string
   /** The class of an unexpected fault (never its message, which may quote input). */
   readonly fault?: string
+  /** The `client_id` a device sent to `/device_authorization`: untrusted, for correlation only. */
+  readonly client?: string
+  /** Names of the settings that make the relay misconfigured (names only, never values). */
+  readonly settings?: readonly string[]
 }
 
 /** Where log lines go. */

@@ -16,7 +16,9 @@ main { width: 100%; max-width: 440px; background: var(--card); border-radius: 14
   box-shadow: 0 1px 3px rgb(0 0 0 / .08), 0 8px 24px rgb(0 0 0 / .06); text-align: center; }
 .mark { width: 56px; height: 56px; margin: 0 auto 16px; border-radius: 50%; display: grid; place-items: center;
   font-size: 28px; font-weight: 700; color: var(--on-mark); }
-.ok .mark { background: var(--ok); } .warn .mark { background: var(--warn); } .bad .mark { background: var(--bad); } .ask .mark { background: var(--ask); }
+.ok .mark { background: var(--ok); } .warn .mark { background: var(--warn); } .bad .mark { background: var(--bad); } .ask .mark { background: var(--ask); } .info .mark { background: var(--ask); }
+dl { text-align: left; margin: 16px 0 8px; } dt { font-weight: 600; } dt code { font-size: .85rem; color: var(--fg); } dd { margin: 0 0 10px; color: var(--muted); }
+a { color: var(--ask); }
 h1 { font-size: 1.35rem; margin: 0 0 8px; }
 p { margin: 0 0 8px; color: var(--muted); }
 code { font-size: .8rem; color: var(--muted); }
@@ -32,20 +34,29 @@ strong { color: var(--fg); }
 .actions .primary { border: 0; background: var(--ask); color: var(--on-mark); }
 .actions .secondary { border: 2px solid var(--line); background: transparent; color: var(--fg); }
 .actions button:focus-visible { outline: 3px solid var(--ask); outline-offset: 2px; }
+.entry { text-align: left; margin-top: 16px; }
+.entry label { display: block; font-weight: 600; margin-bottom: 6px; }
+.entry input { width: 100%; min-height: 52px; padding: 8px 12px; border: 2px solid var(--line); border-radius: 10px; background: transparent; color: var(--fg);
+  font: 700 1.5rem/1.2 ui-monospace, "SFMono-Regular", Menlo, Consolas, "Liberation Mono", "DejaVu Sans Mono", monospace; letter-spacing: .1em; text-transform: uppercase; }
+.entry input:focus-visible { outline: 3px solid var(--ask); outline-offset: 2px; }
+.entry .problem { color: var(--bad); font-weight: 600; }
 `
 
-type Tone = 'ok' | 'warn' | 'bad' | 'ask'
+/** The page's mood, shown by the mark's colour. */
+export type Tone = 'ok' | 'warn' | 'bad' | 'ask' | 'info'
 
-const MARKS: Record<Tone, string> = { ok: '✓', warn: '!', bad: '×', ask: '?' }
+const MARKS: Record<Tone, string> = { ok: '✓', warn: '!', bad: '×', ask: '?', info: 'i' }
 
-interface LayoutProps {
+/** Props of {@link Layout}. */
+export interface LayoutProps {
   readonly title: string
   readonly tone: Tone
   readonly nonce: string | undefined
   readonly children?: Child
 }
 
-function Layout({ title, tone, nonce, children }: LayoutProps) {
+/** The frame of every relay page: one card, the shared stylesheet, no scripts. */
+export function Layout({ title, tone, nonce, children }: LayoutProps) {
   return (
     <html lang="en">
       <head>
@@ -69,10 +80,10 @@ function Layout({ title, tone, nonce, children }: LayoutProps) {
 }
 
 /** Shown after a successful callback when the app gave no `return_to`. */
-export function DonePage({ nonce }: { readonly nonce?: string | undefined }) {
+export function DonePage({ device = false, nonce }: { readonly device?: boolean; readonly nonce?: string | undefined }) {
   return (
     <Layout title="You are signed in" tone="ok" nonce={nonce}>
-      <p>You can close this tab and return to the app.</p>
+      <p>{device ? 'Return to your device: it will finish signing in by itself. You can close this tab.' : 'You can close this tab and return to the app.'}</p>
     </Layout>
   )
 }
@@ -86,6 +97,8 @@ export interface ConfirmPageProps {
   readonly scope: string
   /** The signed state the form posts back. */
   readonly state: string
+  /** A device (RFC 8628) asked, not an app on this computer. */
+  readonly device?: boolean
   readonly nonce?: string | undefined
 }
 
@@ -93,17 +106,18 @@ export interface ConfirmPageProps {
  * Asks the user to confirm a sign-in before the browser goes to Unity: without it, any web page
  * could start a flow with its own challenge and a signed-in user would finish it with no click.
  */
-export function ConfirmPage({ userCode, unityHost, scope, state, nonce }: ConfirmPageProps) {
+export function ConfirmPage({ userCode, unityHost, scope, state, device = false, nonce }: ConfirmPageProps) {
+  const asker = device ? 'device' : 'app'
   return (
     <Layout title="Confirm this sign-in" tone="ask" nonce={nonce}>
-      <p>An app asked to sign you in to Unity at <strong>{unityHost}</strong>.</p>
-      <p>The app should be showing this code:</p>
+      <p>{device ? 'A device' : 'An app'} asked to sign you in to Unity at <strong>{unityHost}</strong>.</p>
+      <p>The {asker} should be showing this code:</p>
       <div class="user-code" role="status" aria-label={`Code ${userCode.split('').join(' ')}`}>{userCode}</div>
       <div class="caution" role="note">
-        <p><strong>Only continue if you started signing in from an app yourself, and that app shows this code.</strong></p>
+        <p><strong>Only continue if you started signing in {device ? 'on a device' : 'from an app'} yourself, and that {asker} shows this code.</strong></p>
         <p>If a web page, an email or a message sent you here, cancel.</p>
       </div>
-      <p>If you continue, the app can {describeScope(scope)}.</p>
+      <p>If you continue, the {asker} can {describeScope(scope)}.</p>
       <form method="post" action="/authorize">
         <input type="hidden" name="state" value={state} />
         <div class="actions">
@@ -116,10 +130,34 @@ export function ConfirmPage({ userCode, unityHost, scope, state, nonce }: Confir
 }
 
 /** Shown after the user pressed Cancel on the confirmation page. */
-export function CancelledPage({ nonce }: { readonly nonce?: string | undefined }) {
+export function CancelledPage({ device = false, nonce }: { readonly device?: boolean; readonly nonce?: string | undefined }) {
   return (
     <Layout title="Sign-in cancelled" tone="warn" nonce={nonce}>
-      <p>Nothing was shared with the app. You can close this tab.</p>
+      <p>Nothing was shared with the {device ? 'device' : 'app'}. You can close this tab.</p>
+    </Layout>
+  )
+}
+
+/** Props of {@link DeviceEntryPage}. */
+export interface DeviceEntryPageProps {
+  /** Shown above the field after a code that is unknown, expired or malformed (the same words for all). */
+  readonly problem?: string | undefined
+  readonly nonce?: string | undefined
+}
+
+/** RFC 8628 §3.3: where the user types the code their device shows. */
+export function DeviceEntryPage({ problem, nonce }: DeviceEntryPageProps) {
+  return (
+    <Layout title="Sign in a device" tone="ask" nonce={nonce}>
+      <p>Enter the code that your device shows.</p>
+      <form method="get" action="/device" class="entry">
+        {problem === undefined ? null : <p class="problem" role="alert">{problem}</p>}
+        <label for="user_code">Code</label>
+        <input id="user_code" name="user_code" type="text" required autofocus autocomplete="one-time-code" autocapitalize="characters" spellcheck={false} maxlength={32} placeholder="XXXX-XXXX" aria-invalid={problem === undefined ? undefined : 'true'} />
+        <div class="actions">
+          <button type="submit" class="primary">Next</button>
+        </div>
+      </form>
     </Layout>
   )
 }

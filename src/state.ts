@@ -20,6 +20,8 @@ export interface StatePayload {
   readonly rt?: string
   /** Hash of the browser-binding nonce held in the flow's cookie. */
   readonly bh: string
+  /** The flow belongs to a device (RFC 8628): its pages tell the user to return to the device. */
+  readonly dv?: true
 }
 
 /** A signing key with its public identifier. */
@@ -62,9 +64,11 @@ export async function importStateKeys(secrets: readonly string[]): Promise<State
 
 /** Signs a payload with the current key. */
 export async function signState(keys: StateKeys, payload: StatePayload): Promise<string> {
-  const { iat, exp, cc, sc, bh, rt } = payload
+  const { iat, exp, cc, sc, bh, rt, dv } = payload
   // v1 payload: a positional JSON array, which keeps the state well under 300 characters.
-  const fields = rt === undefined ? [iat, exp, cc, sc, bh] : [iat, exp, cc, sc, bh, rt]
+  const fields: unknown[] = [iat, exp, cc, sc, bh]
+  if (rt !== undefined || dv) fields.push(rt ?? null)
+  if (dv) fields.push(1)
   const signed = `${VERSION}.${keys.current.kid}.${toBase64Url(encoder.encode(JSON.stringify(fields)))}`
   const signature = await crypto.subtle.sign('HMAC', keys.current.key, encoder.encode(signed))
   return `${signed}.${toBase64Url(signature)}`
@@ -108,14 +112,15 @@ function parsePayload(bytes: Uint8Array | null): StatePayload | null {
   } catch {
     return null
   }
-  if (!Array.isArray(value) || value.length < 5 || value.length > 6) return null
-  const [iat, exp, cc, sc, bh, rt] = value as unknown[]
+  if (!Array.isArray(value) || value.length < 5 || value.length > 7) return null
+  const [iat, exp, cc, sc, bh, rt, dv] = value as unknown[]
   const valid =
     Number.isSafeInteger(iat) && Number.isSafeInteger(exp) &&
     typeof cc === 'string' && typeof sc === 'string' && typeof bh === 'string' &&
-    (rt === undefined || typeof rt === 'string')
+    (rt === undefined || typeof rt === 'string' || (rt === null && dv === 1)) &&
+    (dv === undefined || dv === 1)
   if (!valid) return null
-  return { iat: iat as number, exp: exp as number, cc, sc, bh, ...(rt === undefined ? {} : { rt }) }
+  return { iat: iat as number, exp: exp as number, cc, sc, bh, ...(typeof rt === 'string' ? { rt } : {}), ...(dv === 1 ? { dv: true } : {}) }
 }
 
 function invalidState(): RelayError {

@@ -1,12 +1,19 @@
 /**
  * @module
  * What the relay keeps between Unity's callback and the app's pickup, and the store contract.
- * Records are keyed by the PKCE `code_challenge`, which is already a hash of the app's verifier.
+ * Flow records are keyed by the PKCE `code_challenge`, which is already a hash of the app's
+ * verifier; device records by the RFC 8628 user code.
  */
 import { RelayError } from './errors.ts'
 
 /** Workers KV rejects an `expirationTtl` below 60 seconds. */
 export const KV_MIN_EXPIRATION_TTL_SECONDS = 60
+
+/**
+ * How long a pickup holds a claimed code before another pickup may take it over. It outlasts the
+ * upstream timeout (10 s by default), so a holder that crashed mid-exchange cannot strand a login.
+ */
+export const CLAIM_LEASE_SECONDS = 30
 
 /** The authorization errors of RFC 6749 §4.1.2.1; anything else Unity sends maps to `server_error`. */
 export const AUTHORIZATION_ERRORS = [
@@ -31,53 +38,89 @@ export interface CodeRecord {
   readonly exp: number
 }
 
-/** Unity answered with an error: the app learns it on its next poll. */
+/** Unity answered with an error, or the user cancelled: the app learns it on its next poll. */
 export interface ErrorRecord {
   readonly error: AuthorizationError
   /** Unix seconds; checked on read because KV expiry is lazy. */
   readonly exp: number
 }
 
-/** What the callback stores for one flow. */
+/** What the callback (or a cancel) stores for one flow. */
 export type FlowRecord = CodeRecord | ErrorRecord
 
-/** A record taken for one token exchange. */
+/** A device authorization (RFC 8628 §3.2) waiting for its user code to be entered. */
+export interface DeviceRecord {
+  /** The flow's PKCE `code_challenge`, `S256(device_code)`. */
+  readonly cc: string
+  /** The scope the device asked for. */
+  readonly sc: string
+  /** Unix seconds. */
+  readonly exp: number
+}
+
+/** A user code as stored: 8 uppercase letters, no dash (RFC 8628 §6.1 normalised). */
+export const USER_CODE_PATTERN = /^[A-Z]{8}$/
+
+/** A create-only write either made the record or found one already there (and left it alone). */
+export type SaveResult = 'created' | 'exists'
+
+/** A code taken for one token exchange; no other pickup gets it while the claim is open. */
 export interface Claim {
-  readonly record: FlowRecord
-  /** The exchange reached a final answer: remove the record for good. */
+  readonly record: CodeRecord
+  /** The exchange reached a final answer: the record becomes a "spent" tombstone until its `exp`. */
   consume(): Promise<void>
-  /** The exchange failed transiently: make the record available to the app's retry. */
+  /** The exchange failed transiently: make the code available to the app's retry. */
   release(): Promise<void>
 }
 
+/** What a pickup finds for a flow. */
+export type Pickup =
+  /** Nothing stored yet, or the record has expired. */
+  | { readonly kind: 'pending' }
+  /** Another pickup holds the code right now; its outcome decides what the next poll sees. */
+  | { readonly kind: 'busy' }
+  /** The code was exchanged (or Unity refused it) already. */
+  | { readonly kind: 'spent' }
+  /** Unity refused the sign-in or the user cancelled it; answered to every poll until `exp`. */
+  | { readonly kind: 'refused'; readonly error: AuthorizationError }
+  /** This pickup holds the code. */
+  | { readonly kind: 'claimed'; readonly claim: Claim }
+
 /**
- * Where flow records live. Implementations: Workers KV (eventually consistent, so a claim is a
- * plain read) and Deno KV (a claim is an atomic delete, so a code is picked up at most once).
+ * Where flow and device records live. Implementations: Workers KV (eventually consistent, best
+ * effort), a Durable Object per record (strongly consistent, atomic) and Deno KV (strongly
+ * consistent, atomic). See the README's store comparison.
  */
 export interface CodeStore {
-  /** Stores `record` for `ttlSeconds` (at least {@link KV_MIN_EXPIRATION_TTL_SECONDS}). */
-  save(challenge: string, record: FlowRecord, ttlSeconds: number): Promise<void>
-  /** Takes the live record for `challenge`, or `null` if there is none or it has expired. */
-  claim(challenge: string, nowSeconds: number): Promise<Claim | null>
+  /**
+   * Stores `record` for `ttlSeconds` (at least {@link KV_MIN_EXPIRATION_TTL_SECONDS}) unless the
+   * flow already has a record, a claim or a tombstone: the first result of a flow is the one kept.
+   */
+  save(challenge: string, record: FlowRecord, ttlSeconds: number): Promise<SaveResult>
+  /** Looks up the flow for a pickup and, if it holds a live code, claims it. */
+  claim(challenge: string, nowSeconds: number): Promise<Pickup>
+  /** Stores a device record under its user code unless one is already there. */
+  saveDevice(userCode: string, record: DeviceRecord, ttlSeconds: number): Promise<SaveResult>
+  /** The live device record for a user code, or `null` if there is none or it has expired. */
+  findDevice(userCode: string, nowSeconds: number): Promise<DeviceRecord | null>
 }
 
-/** Parses a stored value, rejecting anything that is not a well-formed record. */
-export function parseFlowRecord(value: unknown): FlowRecord | null {
+/** Parses a stored device value, rejecting anything that is not a well-formed record. */
+export function parseDeviceRecord(value: unknown): DeviceRecord | null {
   if (typeof value !== 'object' || value === null) return null
   const record = value as Record<string, unknown>
-  if (typeof record.exp !== 'number') return null
-  if (typeof record.code === 'string' && typeof record.redirect_uri === 'string') {
-    return { code: record.code, redirect_uri: record.redirect_uri, exp: record.exp }
-  }
-  if (typeof record.error === 'string' && (AUTHORIZATION_ERRORS as readonly string[]).includes(record.error)) {
-    return { error: record.error as AuthorizationError, exp: record.exp }
-  }
-  return null
+  if (typeof record.cc !== 'string' || typeof record.sc !== 'string' || typeof record.exp !== 'number') return null
+  return { cc: record.cc, sc: record.sc, exp: record.exp }
 }
 
-/** Whether a record is still live at `nowSeconds`. */
-export function isLive(record: FlowRecord, nowSeconds: number): boolean {
-  return record.exp > nowSeconds
+/** Refuses a user code that is not in stored form, so no odd key ever reaches a backend. */
+export function assertUserCode(userCode: string): void {
+  if (!USER_CODE_PATTERN.test(userCode)) throw new RangeError('A stored user code is 8 uppercase letters without a dash.')
+}
+
+/** The backend TTL for a record that lives until `exp`, never below KV's minimum. */
+export function ttlUntil(exp: number, nowSeconds: number): number {
+  return Math.max(exp - nowSeconds, KV_MIN_EXPIRATION_TTL_SECONDS)
 }
 
 /**

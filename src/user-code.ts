@@ -27,5 +27,27 @@ export async function userCodeFor(challenge: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(DOMAIN + challenge)))
   let code = ''
   for (let i = 0; i < USER_CODE_LENGTH; i++) code += USER_CODE_ALPHABET[(digest[i] ?? 0) % USER_CODE_ALPHABET.length]
-  return `${code.slice(0, 4)}-${code.slice(4)}`
+  return displayUserCode(code)
+}
+
+/** The user code in stored form (8 letters, no dash), as device records are keyed. */
+export async function storedUserCodeFor(challenge: string): Promise<string> {
+  return (await userCodeFor(challenge)).replace('-', '')
+}
+
+/**
+ * Reads a user code as a person typed it (RFC 8628 §6.1: case, dashes and spaces don't matter) and
+ * returns it in stored form, 8 letters without the dash, or `null` if it cannot be a user code.
+ */
+export function normalizeUserCode(input: string): string | null {
+  if (input.length > 32) return null
+  const code = input.toUpperCase().replace(/[\s-]/g, '')
+  if (code.length !== USER_CODE_LENGTH) return null
+  for (const char of code) if (!USER_CODE_ALPHABET.includes(char)) return null
+  return code
+}
+
+/** `XXXX-XXXX`, as the user sees it, from a stored 8-letter code. */
+export function displayUserCode(stored: string): string {
+  return `${stored.slice(0, 4)}-${stored.slice(4)}`
 }

@@ -5,46 +5,30 @@
  * (a POST from that page) sends the browser to Unity; `never` redirects at once.
  */
 import type { MiddlewareHandler } from 'hono'
-import { clearBindingCookie, createBinding, setBindingCookie, verifyBindingCookie } from '../binding.ts'
+import { clearBindingCookie, verifyBindingCookie } from '../binding.ts'
+import { createConfirmation } from '../confirmation.tsx'
 import { RelayError } from '../errors.ts'
 import { authorizeQuery, decisionForm } from '../inputs.ts'
 import { flowId } from '../log.ts'
-import { CancelledPage, ConfirmPage } from '../pages.tsx'
-import { signState, verifyState } from '../state.ts'
+import { CancelledPage } from '../pages.tsx'
+import { verifyState } from '../state.ts'
 import { guardStore } from '../store.ts'
-import { userCodeFor } from '../user-code.ts'
 import type { Relay, RelayEnv, RouteDeps } from './deps.ts'
 
 /** Mounts `GET /authorize` and the confirmation page's `POST /authorize`. */
 export function mountAuthorize(app: Relay, deps: RouteDeps): void {
   const { config, store, unity, log } = deps
-  const unityUrl = new URL(config.authorizeEndpoint)
-  // Chromium applies form-action to the redirect after a form POST, so Unity's origin must be allowed too.
-  const confirmFormAction = `'self' ${unityUrl.origin}`
+  const confirmation = createConfirmation(deps)
 
   app.get('/authorize', authorizeQuery(config), async (c) => {
-    const { challenge, scope, returnTo } = c.req.valid('query')
-    const now = deps.nowSeconds()
-    const binding = await createBinding()
-    const state = await signState(await deps.stateKeys(), {
-      iat: now,
-      exp: now + config.stateTtlSeconds,
-      cc: challenge,
-      sc: scope,
-      bh: binding.hash,
-      ...(returnTo === undefined ? {} : { rt: returnTo }),
-    })
-    setBindingCookie(c, binding, config.stateTtlSeconds)
+    const flow = c.req.valid('query')
+    const state = await confirmation.begin(c, flow)
     if (config.confirmPage === 'never') {
-      log.info('authorize.redirect', { flow: flowId(challenge) })
-      return c.redirect(unity.authorizeUrl({ redirectUri: deps.redirectUriFor(c), scope, state, challenge }), 302)
+      log.info('authorize.redirect', { flow: flowId(flow.challenge) })
+      return c.redirect(unity.authorizeUrl({ redirectUri: deps.redirectUriFor(c), scope: flow.scope, state, challenge: flow.challenge }), 302)
     }
-    log.info('authorize.confirm', { flow: flowId(challenge) })
-    c.set('formAction', confirmFormAction)
-    // The form's POST must carry this page's Origin, which `no-referrer` would send as `null`; the URL holds no code.
-    c.header('Referrer-Policy', 'same-origin')
-    const page = <ConfirmPage userCode={await userCodeFor(challenge)} unityHost={unityUrl.host} scope={scope} state={state} nonce={c.get('secureHeadersNonce')} />
-    return c.html(page)
+    log.info('authorize.confirm', { flow: flowId(flow.challenge) })
+    return confirmation.page(c, flow, state)
   })
 
   app.post('/authorize', fromRelayPage(deps), decisionForm, async (c) => {
@@ -58,11 +42,16 @@ export function mountAuthorize(app: Relay, deps: RouteDeps): void {
       // RFC 9700 §4.12: 303, never 307, so the browser does not re-post the form to Unity.
       return c.redirect(unity.authorizeUrl({ redirectUri: deps.redirectUriFor(c), scope: flow.sc, state, challenge: flow.cc }), 303)
     }
-    await guardStore('save the cancellation in', store.save(flow.cc, { error: 'access_denied', exp: now + config.codeTtlSeconds }, config.codeTtlSeconds))
+    const saved = await guardStore('save the cancellation in', store.save(flow.cc, { error: 'access_denied', exp: now + config.codeTtlSeconds }, config.codeTtlSeconds))
     clearBindingCookie(c, flow.bh)
+    // The first result of a flow is kept: a cancel cannot replace a sign-in that already finished.
+    if (saved === 'exists') {
+      log.warn('authorize.refused', { flow: flowId(flow.cc), error: 'flow_finished' })
+      throw new RelayError('flow_finished', 'This sign-in was already completed or cancelled, and its first result is kept. If the app is still waiting, start again from the app.')
+    }
     log.info('authorize.cancelled', { flow: flowId(flow.cc) })
     if (flow.rt !== undefined) return c.redirect(flow.rt, 303)
-    return c.html(<CancelledPage nonce={c.get('secureHeadersNonce')} />)
+    return c.html(<CancelledPage device={flow.dv === true} nonce={c.get('secureHeadersNonce')} />)
   })
 }
 
@@ -75,7 +64,7 @@ function fromRelayPage(deps: RouteDeps): MiddlewareHandler<RelayEnv> {
   return async (c, next) => {
     const site = c.req.header('Sec-Fetch-Site')
     const origin = c.req.header('Origin')
-    const relayOrigin = new URL(deps.redirectUriFor(c)).origin
+    const relayOrigin = deps.publicOrigin(c)
     if (site === 'cross-site' || site === 'same-site' || (origin !== undefined && origin !== relayOrigin)) {
       throw new RelayError('cross_site_request', 'Confirm the sign-in on the relay’s own page: open the link from your app again.')
     }

@@ -29,11 +29,15 @@ export function mountCallback(app: Relay, deps: RouteDeps): void {
     const exp = now + config.codeTtlSeconds
     const record: FlowRecord =
       input.code !== undefined ? { code: input.code, redirect_uri: deps.redirectUriFor(c), exp } : { error: toAuthorizationError(input.error), exp }
-    await guardStore('save the sign-in in', store.save(flow.cc, record, config.codeTtlSeconds))
+    // The first result of a flow is kept: a second callback (e.g. someone who knows the challenge signing in as themselves) must not replace it.
+    if ((await guardStore('save the sign-in in', store.save(flow.cc, record, config.codeTtlSeconds))) === 'exists') {
+      log.warn('callback.refused', { flow: flowId(flow.cc), error: 'flow_finished' })
+      throw new RelayError('flow_finished', 'This sign-in was already completed or cancelled, and its first result is kept. If the app is still waiting, start again from the app.')
+    }
     log.info('callback.stored', { flow: flowId(flow.cc), outcome: 'code' in record ? 'code' : record.error })
     if (flow.rt !== undefined) return c.redirect(flow.rt, 303)
     const nonce = c.get('secureHeadersNonce')
-    return c.html('code' in record ? <DonePage nonce={nonce} /> : <DeniedPage error={record.error} nonce={nonce} />)
+    return c.html('code' in record ? <DonePage device={flow.dv === true} nonce={nonce} /> : <DeniedPage error={record.error} nonce={nonce} />)
   })
 }
 

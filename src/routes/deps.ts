@@ -42,6 +42,8 @@ export interface RouteDeps {
   stateKeys(): Promise<StateKeys>
   /** `REDIRECT_URI`, else `${request origin}/callback`. */
   redirectUriFor(c: Context): string
+  /** The relay's public origin: `REDIRECT_URI`'s when it is set, else the request's. */
+  publicOrigin(c: Context): string
 }
 
 /** The class of an unexpected fault for a log line, never its message (which may quote input). */

@@ -6,10 +6,11 @@
 import { cors } from 'hono/cors'
 import { sha256Base64Url } from '../base64url.ts'
 import { RelayError } from '../errors.ts'
-import { tokenForm } from '../inputs.ts'
+import { DEVICE_CODE_GRANT, tokenForm } from '../inputs.ts'
 import { flowId } from '../log.ts'
 import { guardStore } from '../store.ts'
 import type { TokenOutcome } from '../unity.ts'
+import { storedUserCodeFor } from '../user-code.ts'
 import { faultName } from './deps.ts'
 import type { Relay, RouteDeps } from './deps.ts'
 
@@ -30,15 +31,28 @@ export function mountToken(app: Relay, deps: RouteDeps): void {
     if (limiter && !(await limiter.limit({ key: challenge })).success) {
       throw new RelayError('slow_down', 'Poll less often.')
     }
-    const claim = await guardStore('read', store.claim(challenge, deps.nowSeconds()))
-    // The most common answer: rendered by the one error made per isolate, with no throw and no stack capture.
-    if (!claim) return PENDING.toResponse('json')
-    const { record } = claim
-    if ('error' in record) {
-      await guardStore('keep the sign-in in', claim.release())
-      throw new RelayError(record.error, 'Unity did not authorize the app. Start a new sign-in.', { status: 400 })
+    const now = deps.nowSeconds()
+    const pickup = await guardStore('read', store.claim(challenge, now))
+    if (pickup.kind === 'pending') {
+      // RFC 8628 §3.5: a device learns that its code ran out rather than polling forever.
+      if (input.grantType === DEVICE_CODE_GRANT && !(await guardStore('read', store.findDevice(await storedUserCodeFor(challenge), now)))) {
+        throw new RelayError('expired_token', 'The device code has expired. Start a new device authorization.')
+      }
+      // The most common answer: rendered by the one error made per isolate, with no throw and no stack capture.
+      return PENDING.toResponse('json')
     }
-    const outcome = await unity.exchangeCode({ code: record.code, redirectUri: record.redirect_uri, verifier: input.verifier })
+    // RFC 8628 §3.5: another pickup is exchanging the code; this poll learns its outcome next time.
+    if (pickup.kind === 'busy') throw new RelayError('authorization_pending', 'Another pickup of this sign-in is in progress. Poll again.')
+    // RFC 6749 §4.1.2: a code is used once; the tombstone says so instead of "pending" forever.
+    if (pickup.kind === 'spent') throw new RelayError('invalid_grant', 'This sign-in was already picked up. Start a new sign-in.')
+    if (pickup.kind === 'refused') throw new RelayError(pickup.error, 'Unity did not authorize the app. Start a new sign-in.', { status: 400 })
+    const { claim } = pickup
+    const { record } = claim
+    const outcome = await unity.exchangeCode({ code: record.code, redirectUri: record.redirect_uri, verifier: input.verifier }).catch(async (fault: unknown) => {
+      // An unexpected fault must not leave the code held: the app's retry should find it.
+      await claim.release().catch(() => {})
+      throw fault
+    })
     if (outcome.kind === 'unavailable') {
       await guardStore('keep the sign-in in', claim.release())
     } else {

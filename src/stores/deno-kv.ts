@@ -1,13 +1,19 @@
 /**
  * @module
- * {@link CodeStore} on Deno KV. Reads are strongly consistent and a claim is an atomic
- * compare-and-delete, so a code is handed to at most one token exchange.
+ * {@link CodeStore} on Deno KV. Reads are strongly consistent and every write that depends on a
+ * read is an atomic operation checked against the version it read, so `save` is create-only and
+ * a code is handed to at most one token exchange at a time.
  */
-import { isLive, KV_MIN_EXPIRATION_TTL_SECONDS, parseFlowRecord } from '../store.ts'
-import type { Claim, CodeStore, FlowRecord } from '../store.ts'
+import { assertUserCode, KV_MIN_EXPIRATION_TTL_SECONDS, parseDeviceRecord, ttlUntil, USER_CODE_PATTERN } from '../store.ts'
+import type { CodeStore, DeviceRecord, FlowRecord, Pickup, SaveResult } from '../store.ts'
+import { beginPickup, newLeaseId, parseStoredFlow, spentRecord } from './flow-state.ts'
+import type { StoredFlow } from './flow-state.ts'
 
-/** Every record key is this prefix followed by the PKCE `code_challenge`. */
+/** Every flow key is this prefix followed by the PKCE `code_challenge`. */
 export const DENO_KV_KEY_PREFIX = ['flow'] as const
+
+/** Every device key is this prefix followed by the user code. */
+export const DENO_KV_DEVICE_PREFIX = ['device'] as const
 
 type Key = readonly string[]
 
@@ -16,7 +22,7 @@ export interface DenoKvAtomic {
   check(...checks: { key: Key; versionstamp: string | null }[]): DenoKvAtomic
   set(key: Key, value: unknown, options?: { expireIn?: number }): DenoKvAtomic
   delete(key: Key): DenoKvAtomic
-  commit(): Promise<{ ok: boolean }>
+  commit(): Promise<{ ok: boolean; versionstamp?: string }>
 }
 
 /** The part of `Deno.Kv` the store uses, so this module type-checks without Deno's types. */
@@ -27,7 +33,7 @@ export interface DenoKv {
 }
 
 /**
- * Stores flow records in Deno KV under `['flow', <code_challenge>]`.
+ * Stores records in Deno KV under `['flow', <code_challenge>]` and `['device', <user_code>]`.
  *
  * @example
  * const store = new DenoKvCodeStore(await Deno.openKv(Deno.env.get('DENO_KV_PATH')))
@@ -39,39 +45,57 @@ export class DenoKvCodeStore implements CodeStore {
     this.#kv = kv
   }
 
-  async save(challenge: string, record: FlowRecord, ttlSeconds: number): Promise<void> {
-    const expireIn = Math.max(ttlSeconds, KV_MIN_EXPIRATION_TTL_SECONDS) * 1000
-    await this.#kv.set([...DENO_KV_KEY_PREFIX, challenge], record, { expireIn })
+  save(challenge: string, record: FlowRecord, ttlSeconds: number): Promise<SaveResult> {
+    return this.#createOnce([...DENO_KV_KEY_PREFIX, challenge], record, ttlSeconds)
   }
 
-  async claim(challenge: string, nowSeconds: number): Promise<Claim | null> {
+  async claim(challenge: string, nowSeconds: number): Promise<Pickup> {
     const key = [...DENO_KV_KEY_PREFIX, challenge]
     const entry = await this.#kv.get(key)
-    const record = parseFlowRecord(entry.value)
-    // Deno KV expiry is lazy too: an expired entry can still be read.
-    if (!record || !isLive(record, nowSeconds)) return null
-    const unchanged = { key, versionstamp: entry.versionstamp }
-    if ('error' in record) {
-      // An error record holds no secret and answers every poll until it expires, so it is read, not taken.
-      return {
-        record,
-        consume: async () => {
-          await this.#kv.atomic().check(unchanged).delete(key).commit()
-        },
-        release: async () => {},
-      }
-    }
-    // Only the pickup whose delete commits against the version it read gets the code: strictly single use.
-    const { ok } = await this.#kv.atomic().check(unchanged).delete(key).commit()
-    if (!ok) return null
+    const step = beginPickup(parseStoredFlow(entry.value), nowSeconds, newLeaseId())
+    if (step.kind !== 'claimed') return step
+    // Only the pickup whose write commits against the version it read holds the code: one exchange at a time.
+    const taken = await this.#setIfUnchanged(key, entry.versionstamp, step.held, nowSeconds)
+    if (taken === null) return { kind: 'busy' }
+    const { record } = step
     return {
-      record,
-      consume: async () => {},
-      // Restores the record for the app's retry unless a newer one took its place.
-      release: async () => {
-        const expireIn = (record.exp - nowSeconds) * 1000
-        await this.#kv.atomic().check({ key, versionstamp: null }).set(key, record, { expireIn }).commit()
+      kind: 'claimed',
+      claim: {
+        record,
+        // Both end the claim only if the held record is still this one (a newer value is never overwritten).
+        consume: async () => {
+          await this.#setIfUnchanged(key, taken, spentRecord(record), nowSeconds)
+        },
+        release: async () => {
+          await this.#setIfUnchanged(key, taken, record, nowSeconds)
+        },
       },
     }
+  }
+
+  async saveDevice(userCode: string, record: DeviceRecord, ttlSeconds: number): Promise<SaveResult> {
+    assertUserCode(userCode)
+    return this.#createOnce([...DENO_KV_DEVICE_PREFIX, userCode], record, ttlSeconds)
+  }
+
+  async findDevice(userCode: string, nowSeconds: number): Promise<DeviceRecord | null> {
+    if (!USER_CODE_PATTERN.test(userCode)) return null
+    const record = parseDeviceRecord((await this.#kv.get([...DENO_KV_DEVICE_PREFIX, userCode])).value)
+    // Deno KV expiry is lazy too: an expired entry can still be read.
+    return record && record.exp > nowSeconds ? record : null
+  }
+
+  async #createOnce(key: Key, value: FlowRecord | DeviceRecord, ttlSeconds: number): Promise<SaveResult> {
+    const expireIn = Math.max(ttlSeconds, KV_MIN_EXPIRATION_TTL_SECONDS) * 1000
+    // versionstamp null: the commit succeeds only if the key does not exist, so the first result wins.
+    const { ok } = await this.#kv.atomic().check({ key, versionstamp: null }).set(key, value, { expireIn }).commit()
+    return ok ? 'created' : 'exists'
+  }
+
+  /** Writes `value` if the key is still at `versionstamp`; returns the new versionstamp, or `null`. */
+  async #setIfUnchanged(key: Key, versionstamp: string | null, value: StoredFlow, nowSeconds: number): Promise<string | null> {
+    const expireIn = ttlUntil(value.exp, nowSeconds) * 1000
+    const result = await this.#kv.atomic().check({ key, versionstamp }).set(key, value, { expireIn }).commit()
+    return result.ok ? (result.versionstamp ?? null) : null
   }
 }

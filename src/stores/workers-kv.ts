@@ -1,18 +1,33 @@
 /**
  * @module
- * {@link CodeStore} on Workers KV. KV is eventually consistent and has no compare-and-delete, so a
- * claim is a plain read: two pickups racing across locations can both read the same code. Unity
- * still accepts a code only once (RFC 6749 §4.1.2); use a strictly single-use store where that
- * race matters.
+ * {@link CodeStore} on Workers KV, the default on Workers. KV is eventually consistent and has no
+ * conditional write, so this store does what it can and the README says what remains:
+ * - `save` reads before it writes. Two callbacks racing in different locations (or within one
+ *   location's read cache) can both find nothing and both write; the last write wins.
+ * - A claim is a read. Pickups in one isolate are single-flight: while one holds a code, the
+ *   others answer `busy`. Pickups in other isolates or locations can still read the same code;
+ *   Unity accepts it only once (RFC 6749 §4.1.2), so at most one of them gets tokens.
+ * - A missing key is cached per location for about 60 s, so a poll can miss a fresh record.
  */
 import { RelayError } from '../errors.ts'
-import { isLive, KV_MIN_EXPIRATION_TTL_SECONDS, parseFlowRecord } from '../store.ts'
-import type { Claim, CodeStore, FlowRecord } from '../store.ts'
+import { assertUserCode, KV_MIN_EXPIRATION_TTL_SECONDS, parseDeviceRecord, ttlUntil, USER_CODE_PATTERN } from '../store.ts'
+import type { CodeStore, DeviceRecord, FlowRecord, Pickup, SaveResult } from '../store.ts'
+import { beginPickup, newLeaseId, parseStoredFlow, spentRecord } from './flow-state.ts'
+import type { Lease } from './flow-state.ts'
 
-/** Every record key starts with this prefix, followed by the PKCE `code_challenge`. */
+/** Every flow key is this prefix followed by the PKCE `code_challenge`. */
 export const WORKERS_KV_KEY_PREFIX = 'flow:'
 
-/** Stores flow records in a Workers KV namespace under `flow:<code_challenge>`. */
+/** Every device key is this prefix followed by the user code. */
+export const WORKERS_KV_DEVICE_PREFIX = 'device:'
+
+/**
+ * Flow keys claimed in this isolate, with their lease: the single flight that keeps one isolate to
+ * one Unity call. The lease ends it even if a holder never finishes (e.g. its request was cancelled).
+ */
+const claimedInThisIsolate = new Map<string, Lease>()
+
+/** Stores records in a Workers KV namespace under `flow:<code_challenge>` and `device:<user_code>`. */
 export class WorkersKvCodeStore implements CodeStore {
   readonly #kv: KVNamespace
 
@@ -22,19 +37,59 @@ export class WorkersKvCodeStore implements CodeStore {
     this.#kv = kv
   }
 
-  async save(challenge: string, record: FlowRecord, ttlSeconds: number): Promise<void> {
-    const expirationTtl = Math.max(ttlSeconds, KV_MIN_EXPIRATION_TTL_SECONDS)
-    await this.#kv.put(WORKERS_KV_KEY_PREFIX + challenge, JSON.stringify(record), { expirationTtl })
+  save(challenge: string, record: FlowRecord, ttlSeconds: number): Promise<SaveResult> {
+    return this.#createOnce(WORKERS_KV_KEY_PREFIX + challenge, record, ttlSeconds)
   }
 
-  async claim(challenge: string, nowSeconds: number): Promise<Claim | null> {
+  async claim(challenge: string, nowSeconds: number): Promise<Pickup> {
     const key = WORKERS_KV_KEY_PREFIX + challenge
-    const record = parseFlowRecord(await this.#kv.get(key, 'json'))
-    if (!record || !isLive(record, nowSeconds)) return null
+    if (heldInThisIsolate(key, nowSeconds)) return { kind: 'busy' }
+    const step = beginPickup(parseStoredFlow(await this.#kv.get(key, 'json')), nowSeconds, newLeaseId())
+    if (step.kind !== 'claimed') return step
+    // Checked again after the read: another pickup in this isolate may have claimed it meanwhile.
+    if (heldInThisIsolate(key, nowSeconds)) return { kind: 'busy' }
+    const { record, held } = step
+    claimedInThisIsolate.set(key, held.lease)
+    const endFlight = () => {
+      if (claimedInThisIsolate.get(key)?.id === held.lease.id) claimedInThisIsolate.delete(key)
+    }
     return {
-      record,
-      consume: () => this.#kv.delete(key),
-      release: async () => {},
+      kind: 'claimed',
+      claim: {
+        record,
+        consume: async () => {
+          try {
+            await this.#kv.put(key, JSON.stringify(spentRecord(record)), { expirationTtl: ttlUntil(record.exp, nowSeconds) })
+          } finally {
+            endFlight()
+          }
+        },
+        // Nothing was written for the claim, so the code is still in KV for the retry.
+        release: async () => endFlight(),
+      },
     }
   }
+
+  async saveDevice(userCode: string, record: DeviceRecord, ttlSeconds: number): Promise<SaveResult> {
+    assertUserCode(userCode)
+    return this.#createOnce(WORKERS_KV_DEVICE_PREFIX + userCode, record, ttlSeconds)
+  }
+
+  async findDevice(userCode: string, nowSeconds: number): Promise<DeviceRecord | null> {
+    if (!USER_CODE_PATTERN.test(userCode)) return null
+    const record = parseDeviceRecord(await this.#kv.get(WORKERS_KV_DEVICE_PREFIX + userCode, 'json'))
+    return record && record.exp > nowSeconds ? record : null
+  }
+
+  /** Best-effort create-only: KV has no conditional put, so this is a read followed by a write. */
+  async #createOnce(key: string, value: FlowRecord | DeviceRecord, ttlSeconds: number): Promise<SaveResult> {
+    if ((await this.#kv.get(key)) !== null) return 'exists'
+    await this.#kv.put(key, JSON.stringify(value), { expirationTtl: Math.max(ttlSeconds, KV_MIN_EXPIRATION_TTL_SECONDS) })
+    return 'created'
+  }
+}
+
+function heldInThisIsolate(key: string, nowSeconds: number): boolean {
+  const lease = claimedInThisIsolate.get(key)
+  return lease !== undefined && lease.until > nowSeconds
 }

@@ -51,8 +51,8 @@ export const authorizeCases = [
   }),
 
   contract('authorize: REDIRECT_URI overrides the request origin', async (start) => {
-    const relay = await start({ env: { REDIRECT_URI: 'https://login.example.com/relay/callback' } })
-    assert.equal((await relay.authorize()).location.searchParams.get('redirect_uri'), 'https://login.example.com/relay/callback')
+    const relay = await start({ env: { REDIRECT_URI: 'https://relay.example.com/relay/callback' } })
+    assert.equal((await relay.authorize()).location.searchParams.get('redirect_uri'), 'https://relay.example.com/relay/callback')
   }),
 
   contract('authorize: sets a __Host- binding cookie with strict attributes', async (start) => {

@@ -4,13 +4,17 @@
  */
 import { authorizeCases } from './authorize.cases.ts'
 import { callbackCases } from './callback.cases.ts'
+import { canonicalHostCases } from './canonical-host.cases.ts'
 import { confirmCases } from './confirm.cases.ts'
+import { deviceCases } from './device.cases.ts'
 import type { ContractCase } from './define.ts'
 import { headersCases } from './headers.cases.ts'
+import { storeCases } from './store.cases.ts'
+import { landingCases } from './landing.cases.ts'
 import { tokenCases } from './token.cases.ts'
 
 export type { ContractCase } from './define.ts'
 export type { StoreHarness, RawRecords } from './harness.ts'
 
-/** All contract cases, grouped by endpoint. */
-export const contractCases: readonly ContractCase[] = [...authorizeCases, ...confirmCases, ...callbackCases, ...tokenCases, ...headersCases]
+/** All HTTP contract cases, grouped by endpoint, and the store contract every store meets. */
+export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...confirmCases, ...callbackCases, ...tokenCases, ...deviceCases, ...landingCases, ...headersCases, ...storeCases]

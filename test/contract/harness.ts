@@ -33,6 +33,8 @@ export const TEST_BASIC_HEADER = 'Basic cmVsYXktdGVzdDpwJTQwc3Mrd29yZCUzQSUyQiUy
 export interface RawRecords {
   /** The stored value for a challenge, parsed from JSON, or `null`. */
   get(challenge: string): Promise<unknown>
+  /** The stored value for a user code, parsed from JSON, or `null`. */
+  getDevice(userCode: string): Promise<unknown>
   /** When the backend itself will drop the entry (Unix seconds), if it says. */
   expiration(challenge: string): Promise<number | undefined>
   /** How many flow records exist. */
@@ -82,6 +84,8 @@ export interface RelayUnderTest {
 export interface FlowParams {
   readonly scope?: string
   readonly return_to?: string
+  /** Reuses a verifier, i.e. another flow with the same challenge (default: a fresh one). */
+  readonly verifier?: string
 }
 
 /** What GET /authorize gave the browser. */
@@ -146,8 +150,7 @@ export async function startRelay(harness: StoreHarness, options: RelayOptions = 
   })
   const relayFetch = (path: string, init?: RequestInit) => Promise.resolve(app.request(`${RELAY_ORIGIN}${path}`, init))
 
-  const openFlow = async (params: FlowParams = {}): Promise<Opened> => {
-    const verifier = makeVerifier()
+  const openFlow = async ({ verifier = makeVerifier(), ...params }: FlowParams = {}): Promise<Opened> => {
     const challenge = await challengeOf(verifier)
     const query = new URLSearchParams({ code_challenge: challenge, code_challenge_method: 'S256', ...params })
     const response = await relayFetch(`/authorize?${query}`)

@@ -69,6 +69,7 @@ export const headersCases = [
     const denied = await signedIn(start)
     await assertPage(await denied.relay.callback(denied.flow, { error: 'access_denied', state: denied.flow.state }), 'denied page')
     await assertPage(await relay.fetch('/callback?code=c&state=v1.forged'), 'error page')
+    await assertPage(await relay.fetch('/'), 'landing page')
   }),
 
   contract('headers: JSON answers and redirects carry the fixed policy with no nonce, and no-store', async (start) => {

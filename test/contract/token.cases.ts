@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert'
 import type { CodeStore } from '../../src/store.ts'
 import { challengeOf, makeVerifier } from '../../dev/pkce.ts'
-import { assertJsonError, contract } from './define.ts'
+import { assertErrorPage, assertJsonError, contract } from './define.ts'
 import type { Start } from './define.ts'
 import { RELAY_ORIGIN } from './harness.ts'
 
@@ -35,13 +35,81 @@ export const tokenCases = [
   contract('token: exchanges the code with Basic auth and returns Unity\u2019s JSON unchanged', async (start) => {
     const { relay, flow } = await signedIn(start)
     relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
+    const { exp } = (await relay.raw.get(flow.challenge)) as { exp: number }
     const response = await relay.pickup(flow.verifier)
     assert.equal(response.status, 200)
     assert.equal(await response.text(), TOKENS)
     assert.match(response.headers.get('Content-Type') ?? '', /^application\/json/)
     assert.equal(response.headers.get('Cache-Control'), 'no-store')
     assert.equal(response.headers.get('Pragma'), 'no-cache')
-    assert.equal(await relay.raw.get(flow.challenge), null, 'a spent code is removed')
+    assert.deepEqual(await relay.raw.get(flow.challenge), { spent: true, exp }, 'a spent code leaves only a tombstone')
+    const again = await assertJsonError(await relay.pickup(flow.verifier), 400, 'invalid_grant')
+    assert.match(String(again.error_description), /already picked up/)
+    assert.equal(relay.unity.calls.length, 1, 'the tombstone answers without Unity')
+  }),
+
+  contract('token: the tombstone lasts until the record would have expired, then the flow is unknown', async (start) => {
+    const { relay, flow } = await signedIn(start)
+    relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
+    assert.equal((await relay.pickup(flow.verifier)).status, 200)
+    relay.advance(119)
+    await assertJsonError(await relay.pickup(flow.verifier), 400, 'invalid_grant')
+    relay.advance(1)
+    await assertJsonError(await relay.pickup(flow.verifier), 400, 'authorization_pending')
+  }),
+
+  contract('token: a callback after the pickup cannot plant a new code behind the tombstone', async (start) => {
+    const { relay, flow } = await signedIn(start)
+    relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
+    assert.equal((await relay.pickup(flow.verifier)).status, 200)
+    const tombstone = await relay.raw.get(flow.challenge)
+    // Someone who knows the challenge starts their own flow for it and signs in as themselves.
+    const second = await relay.authorize({ verifier: flow.verifier })
+    await assertErrorPage(await relay.callback(second, { code: 'attacker-code', state: second.state }), 409, 'flow_finished')
+    assert.deepEqual(await relay.raw.get(flow.challenge), tombstone)
+  }),
+
+  contract('token: 20 concurrent pickups make exactly one Unity call; the rest poll again, then learn it was picked up', async (start) => {
+    const pickups = 20
+    let answered = 0
+    let allAnswered!: () => void
+    const othersDone = new Promise<void>((resolve) => (allAnswered = resolve))
+    let arrived = 0
+    let allArrived!: () => void
+    const everyoneHere = new Promise<void>((resolve) => (allArrived = resolve))
+    // Every pickup reaches the store together, and the winner finishes only after all others have answered.
+    const gated = (store: CodeStore): CodeStore => ({
+      save: store.save.bind(store),
+      saveDevice: store.saveDevice.bind(store),
+      findDevice: store.findDevice.bind(store),
+      async claim(challenge, nowSeconds) {
+        if (++arrived === pickups) allArrived()
+        await everyoneHere
+        const pickup = await store.claim(challenge, nowSeconds)
+        if (pickup.kind !== 'claimed') {
+          if (++answered === pickups - 1) allAnswered()
+          return pickup
+        }
+        const { claim } = pickup
+        return { kind: 'claimed', claim: { record: claim.record, release: () => claim.release(), consume: () => othersDone.then(() => claim.consume()) } }
+      },
+    })
+    const relay = await start({ wrapStore: gated })
+    const flow = await relay.authorize()
+    assert.equal((await relay.callback(flow, { code: CODE, state: flow.state })).status, 200)
+    relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
+    const responses = await Promise.all(Array.from({ length: pickups }, () => relay.pickup(flow.verifier)))
+    const bodies = await Promise.all(responses.map(async (response) => ({ status: response.status, body: await response.text() })))
+    assert.equal(relay.unity.calls.length, 1)
+    assert.deepEqual(bodies.filter(({ status }) => status === 200).map(({ body }) => body), [TOKENS])
+    const others = bodies.filter(({ status }) => status !== 200).map(({ status, body }): Record<string, unknown> => ({ ...(JSON.parse(body) as Record<string, unknown>), status }))
+    assert.equal(others.length, pickups - 1)
+    for (const other of others) {
+      assert.equal(other.status, 400)
+      assert.equal(other.error, 'authorization_pending')
+      assert.match(String(other.error_description), /in progress/)
+    }
+    await assertJsonError(await relay.pickup(flow.verifier), 400, 'invalid_grant')
   }),
 
   contract('token: client_secret_post sends the credentials in the body', async (start) => {
@@ -80,7 +148,7 @@ export const tokenCases = [
     assert.ok(await relay.raw.get(flow.challenge), 'record kept')
     relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
     assert.equal(await (await relay.pickup(flow.verifier)).text(), TOKENS)
-    assert.equal(await relay.raw.get(flow.challenge), null)
+    assert.equal(((await relay.raw.get(flow.challenge)) as { spent?: boolean }).spent, true)
   }),
 
   contract('token: a network failure is 502 and the record stays', async (start) => {
@@ -90,13 +158,13 @@ export const tokenCases = [
     assert.ok(await relay.raw.get(flow.challenge))
   }),
 
-  contract('token: Unity\u2019s 4xx errors pass through and remove the record', async (start) => {
+  contract('token: Unity\u2019s 4xx errors pass through and leave a tombstone', async (start) => {
     const { relay, flow } = await signedIn(start)
     relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 400, body: '{"error":"invalid_grant","error_description":"code expired"}' })
     const body = await assertJsonError(await relay.pickup(flow.verifier), 400, 'invalid_grant')
     assert.equal(body.error_description, 'code expired')
-    assert.equal(await relay.raw.get(flow.challenge), null)
-    await assertJsonError(await relay.pickup(flow.verifier), 400, 'authorization_pending')
+    assert.deepEqual(Object.keys((await relay.raw.get(flow.challenge)) as object).sort(), ['exp', 'spent'])
+    await assertJsonError(await relay.pickup(flow.verifier), 400, 'invalid_grant')
   }),
 
   contract('token: a 200 without an access token is a 502, not a success', async (start) => {
@@ -192,7 +260,12 @@ export const tokenCases = [
     let reads = 0
     const relay = await start({
       limiter: { limit: async ({ key }) => (keys.push(key), { success: false }) },
-      wrapStore: (store): CodeStore => ({ save: store.save.bind(store), claim: (...args) => (reads++, store.claim(...args)) }),
+      wrapStore: (store): CodeStore => ({
+        save: store.save.bind(store),
+        claim: (...args) => (reads++, store.claim(...args)),
+        saveDevice: store.saveDevice.bind(store),
+        findDevice: store.findDevice.bind(store),
+      }),
     })
     const flow = await relay.authorize()
     await assertJsonError(await relay.pickup(flow.verifier), 400, 'slow_down')
@@ -202,8 +275,11 @@ export const tokenCases = [
 
   contract('token and callback: a store fault is a clear 503 that leaks nothing', async (start) => {
     const failing = (store: CodeStore): CodeStore => ({
+      ...store,
       save: () => Promise.reject(new Error('KV put failed for flow:secret-key-material')),
       claim: () => Promise.reject(new Error('KV get failed for flow:secret-key-material')),
+      saveDevice: store.saveDevice.bind(store),
+      findDevice: store.findDevice.bind(store),
     })
     const relay = await start({ wrapStore: failing })
     const flow = await relay.authorize()

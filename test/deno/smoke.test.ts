@@ -110,7 +110,7 @@ Deno.test('deno task start serves a whole login against the Unity stand-in', asy
     assert.equal(typeof tokens.refresh_token, 'string')
 
     const again = await pollForTokens(relayUrl, login.verifier, { intervalMs: 200, timeoutMs: 0 })
-    assert.equal(again.ok ? 'tokens' : again.error, 'authorization_pending', 'the code is picked up once')
+    assert.equal(again.ok ? 'tokens' : again.error, 'invalid_grant', 'the code is picked up once')
 
     const refreshed = await fetch(`${relayUrl}/token`, {
       method: 'POST',

@@ -152,6 +152,14 @@ export async function assertNothingStored(relayUrl: string, verifier: string, wh
   assert.equal(pending.body.error, 'authorization_pending', why)
 }
 
+/** Asserts that this verifier's tokens were already picked up: the tombstone answers `invalid_grant`. */
+export async function assertPickedUp(relayUrl: string, verifier: string, why: string): Promise<void> {
+  const spent = await postToken(relayUrl, { grant_type: 'authorization_code', code_verifier: verifier })
+  assert.equal(spent.status, 400)
+  assert.equal(spent.body.error, 'invalid_grant', why)
+  assert.match(String(spent.body.error_description), /already picked up/)
+}
+
 /** One POST /token, without retrying. */
 export async function postToken(relayUrl: string, form: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(new URL('/token', relayUrl), {

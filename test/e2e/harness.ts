@@ -32,9 +32,10 @@ export const CHROMIUM_PATH = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium'
 
 /**
  * Relay ports, one per configuration. All are among the stand-in's pre-registered redirect URIs
- * (8787–8796) and clear of `npm start` (8787) and the return_to origin in dev/dev.vars (8790).
+ * (8787–8796) and clear of `npm start` (8787), the return_to origin in dev/dev.vars (8790), the
+ * Durable Object scenario (8791) and the load test (8792).
  */
-export const RELAY_PORTS = { basic: 8794, post: 8795, wrongIssuer: 8796 } as const
+export const RELAY_PORTS = { basic: 8794, post: 8795, wrongIssuer: 8796, durableObject: 8791, device: 8793 } as const
 
 /** dev/dev.vars allowlists this origin for `return_to`. */
 export const RETURN_TO_PORT = 8790

@@ -10,6 +10,7 @@ import {
   assertActive,
   assertErrorPage,
   assertNothingStored,
+  assertPickedUp,
   assertTokenBody,
   assertTokens,
   bindingCookies,
@@ -62,7 +63,7 @@ test('2. the user denies consent: the page says so and the poll gets access_deni
     await screenshots(page, 'denied')
 
     const { result, at } = await pickup
-    assert.deepEqual(result, { ok: false, status: 400, error: 'access_denied', description: 'Unity did not authorize the app. Start a new sign-in.' })
+    assert.deepEqual(result, { ok: false, status: 400, error: 'access_denied', description: 'Unity did not authorize the app. Start a new sign-in.', timedOut: false })
     assert.ok(at - clickedAt < 5_000, `the poll ended ${at - clickedAt} ms after Deny, not at its timeout`)
   } finally {
     await context.close()
@@ -193,7 +194,7 @@ test('6. a finished callback URL opened again is refused and the token pickup is
   const afterPickup = await elsewhere.goto(callbackUrl)
   assert.equal(afterPickup?.status(), 400, 'a replay after the pickup is refused')
 
-  await assertNothingStored(relay.url, login.verifier, 'the replays stored nothing')
+  await assertPickedUp(relay.url, login.verifier, 'the replays stored nothing over the spent record')
   // Had the relay sent the spent code to Unity again, oidc-provider would have revoked these tokens.
   await assertActive(standin, BASIC_CLIENT, tokens.access_token as string)
 })

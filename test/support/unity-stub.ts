@@ -49,7 +49,9 @@ export function createStrictUnity(credentials: StubCredentials): StrictUnity {
     const request = new Request(input, init)
     if (request.method !== 'POST' || request.url !== credentials.tokenEndpoint) fail(`unexpected ${request.method} ${request.url}`)
     if (request.headers.get('Content-Type') !== 'application/x-www-form-urlencoded') fail('token call is not form-encoded')
-    const form = Object.fromEntries(new URLSearchParams(await request.text()))
+    const fields = await readForm(request)
+    const form = Object.fromEntries(fields)
+    if (Object.keys(form).length !== fields.length) fail('token call repeats a form field')
     calls.push(form)
     const expected = queue.shift() ?? fail(`unexpected token call with grant_type=${form.grant_type}`)
     const authorization = request.headers.get('Authorization')
@@ -78,6 +80,11 @@ export function createStrictUnity(credentials: StubCredentials): StrictUnity {
       if (queue.length > 0) throw new Error(`strict Unity stub: ${queue.length} expected call(s) never came`)
     },
   }
+}
+
+/** Reads the body as the form it claims to be (`.text()` would make workerd warn about a non-text body). */
+async function readForm(request: Request): Promise<Array<[string, string]>> {
+  return [...(await request.formData())].map(([name, value]) => [name, String(value)])
 }
 
 function sortedJson(record: Record<string, string>): string {

@@ -2,7 +2,7 @@
  * Settings: defaults, every invalid value, and messages that name settings but never values.
  */
 import { describe, expect, it } from 'vitest'
-import { parseConfig } from '../../src/config.ts'
+import { BadSettings, parseConfig } from '../../src/config.ts'
 import { RelayError } from '../../src/errors.ts'
 
 const VALID = {
@@ -39,6 +39,7 @@ describe('parseConfig', () => {
       returnToOrigins: [],
       stateTtlSeconds: 600,
       codeTtlSeconds: 120,
+      codeStore: 'kv',
     })
   })
 
@@ -56,6 +57,7 @@ describe('parseConfig', () => {
       RETURN_TO_ALLOWLIST: 'https://a.example.com  https://b.example.com:8443/',
       STATE_TTL_SECONDS: '300',
       CODE_TTL_SECONDS: '60',
+      CODE_STORE: 'durable-object',
     })
     expect(config.tokenEndpoint).toBe('https://unity.example.com/vu/public/api/oauth/token')
     expect(config.defaultScope).toBe('api read')
@@ -68,12 +70,24 @@ describe('parseConfig', () => {
     expect(config.returnToOrigins).toEqual(['https://a.example.com', 'https://b.example.com:8443'])
     expect(config.stateTtlSeconds).toBe(300)
     expect(config.codeTtlSeconds).toBe(60)
+    expect(config.codeStore).toBe('durable-object')
+  })
+
+  it('names an unknown CODE_STORE without echoing it', () => {
+    expect(() => parseConfig({ ...VALID, CODE_STORE: 'redis://secret-host' })).toThrow(/CODE_STORE must be one of kv, durable-object/)
+    expect(() => parseConfig({ ...VALID, CODE_STORE: 'redis://secret-host' })).not.toThrow(/secret-host/)
   })
 
   it('allows plain http only for loopback Unity servers', () => {
     expect(parseConfig({ ...VALID, UNITY_URL: 'http://127.0.0.1:9000' }).authorizeEndpoint).toBe('http://127.0.0.1:9000/api/oauth/authorize')
     expect(parseConfig({ ...VALID, UNITY_URL: 'http://localhost:9000/' }).tokenEndpoint).toBe('http://localhost:9000/api/oauth/token')
-    expect(problem({ ...VALID, UNITY_URL: 'http://unity.example.com' }).description).toContain('UNITY_URL')
+    expect(problem({ ...VALID, UNITY_URL: 'http://unity.example.com' }).description).toContain('UNITY_URL must be an https URL (plain http only for localhost, 127.0.0.1 or [::1])')
+  })
+
+  it('names every bad setting, and only names, in the cause kept for the log', () => {
+    const error = problem({ ...VALID, UNITY_CLIENT_SECRET: undefined, UNITY_PKCE: 'plain-secret-ish', CODE_TTL_SECONDS: '5', RETURN_TO_ALLOWLIST: 'nope' })
+    expect(error.cause).toBeInstanceOf(BadSettings)
+    expect((error.cause as BadSettings).names).toEqual(['UNITY_CLIENT_SECRET', 'UNITY_PKCE', 'RETURN_TO_ALLOWLIST', 'CODE_TTL_SECONDS'])
   })
 
   it.each([

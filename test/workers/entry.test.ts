@@ -4,7 +4,7 @@
  */
 import { env, exports } from 'cloudflare:workers'
 import { createExecutionContext } from 'cloudflare:test'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import worker from '../../src/index.ts'
 import type { Env } from '../../src/index.ts'
 
@@ -44,6 +44,7 @@ describe('Workers entry', () => {
 
   it('answers every route with a 500 naming the missing setting, never a value', async () => {
     const broken: Env = { ...env, UNITY_URL: undefined, STATE_SECRET: 'too-short-secret-value' }
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {})
     for (const path of ['/healthz', '/token', '/nowhere']) {
       const response = await call(path, broken)
       const body = (await response.json()) as { error: string; error_description: string }
@@ -59,6 +60,12 @@ describe('Workers entry', () => {
     const html = await page.text()
     expect(html).toContain('The relay is misconfigured')
     expect(html).toContain('UNITY_URL')
+    const lines = errors.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>)
+    errors.mockRestore()
+    expect(lines).toHaveLength(4)
+    for (const line of lines) {
+      expect(line).toEqual({ level: 'error', event: 'request.failed', status: 500, error: 'misconfigured', settings: ['UNITY_URL', 'STATE_SECRET'] })
+    }
   })
 
   it('names a missing KV binding', async () => {

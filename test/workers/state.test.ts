@@ -46,6 +46,15 @@ describe('signState / verifyState', () => {
     expect('rt' in verified).toBe(false)
   })
 
+  it('round-trips the device flag, with and without return_to', async () => {
+    const keys = await importStateKeys([SECRET])
+    const { rt: _dropped, ...base } = PAYLOAD
+    for (const payload of [{ ...base, dv: true as const }, { ...PAYLOAD, dv: true as const }]) {
+      expect(await verifyState(keys, await signState(keys, payload), NOW)).toEqual(payload)
+    }
+    expect('dv' in (await verifyState(keys, await signState(keys, PAYLOAD), NOW))).toBe(false)
+  })
+
   it('has the documented shape', async () => {
     const keys = await importStateKeys([SECRET])
     const state = await signState(keys, PAYLOAD)
@@ -141,6 +150,10 @@ describe('signState / verifyState', () => {
       `[${NOW},${NOW + 600},1,"sc","bh"]`,
       `[${NOW},${NOW + 600},"cc","sc","bh",7]`,
       `[${NOW},${NOW + 600},"cc","sc","bh","rt","extra"]`,
+      `[${NOW},${NOW + 600},"cc","sc","bh",null]`,
+      `[${NOW},${NOW + 600},"cc","sc","bh",null,2]`,
+      `[${NOW},${NOW + 600},"cc","sc","bh",null,true]`,
+      `[${NOW},${NOW + 600},"cc","sc","bh",null,1,1]`,
       `[${NOW}.5,${NOW + 600},"cc","sc","bh"]`,
     ]
     for (const payload of wrong) {

@@ -1,0 +1,32 @@
+/**
+ * @module
+ * `GET /.well-known/oauth-authorization-server` (RFC 8414): what a standard OAuth client needs to
+ * sign in through the relay with the device authorization grant, unchanged.
+ */
+import { DEVICE_CODE_GRANT } from '../inputs.ts'
+import type { Relay, RouteDeps } from './deps.ts'
+
+/** RFC 8414 §3: where a client finds the metadata of an issuer without a path. */
+export const METADATA_PATH = '/.well-known/oauth-authorization-server'
+
+/** Mounts the RFC 8414 metadata document. */
+export function mountMetadata(app: Relay, deps: RouteDeps): void {
+  const scopes = [...new Set(deps.config.defaultScope.split(' '))]
+  app.get(METADATA_PATH, (c) => {
+    // RFC 8414 §3.3: the issuer is the relay's public origin, where this document was found.
+    const issuer = deps.publicOrigin(c)
+    return c.json({
+      issuer,
+      token_endpoint: `${issuer}/token`,
+      device_authorization_endpoint: `${issuer}/device_authorization`,
+      // The relay's own code pickup is not the standard code grant (no code reaches the app), so
+      // only the grants a standard client can use are listed, and no authorization endpoint.
+      grant_types_supported: [DEVICE_CODE_GRANT, 'refresh_token'],
+      response_types_supported: [],
+      // Apps are public clients: the relay holds Unity's client secret (RFC 8628 §5.6).
+      token_endpoint_auth_methods_supported: ['none'],
+      code_challenge_methods_supported: ['S256'],
+      scopes_supported: scopes,
+    })
+  })
+}

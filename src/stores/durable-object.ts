@@ -1,0 +1,73 @@
+/**
+ * @module
+ * {@link CodeStore} on Durable Objects: one `AuthFlows` object per record key, found with
+ * `idFromName`, so records never share an object and no object becomes a bottleneck. Each
+ * object is strongly consistent and applies every step atomically (see `flow-object.ts`), so
+ * `save` is create-only and exactly one pickup exchanges a code.
+ */
+import { RelayError } from '../errors.ts'
+import { assertUserCode, USER_CODE_PATTERN } from '../store.ts'
+import type { CodeStore, DeviceRecord, FlowRecord, Pickup, SaveResult } from '../store.ts'
+import { newLeaseId } from './flow-state.ts'
+import type { FlowObjectApi } from './flow-object.ts'
+
+/** Object names: this prefix followed by the PKCE `code_challenge`. */
+export const DURABLE_OBJECT_FLOW_PREFIX = 'flow:'
+
+/** Object names: this prefix followed by the user code. */
+export const DURABLE_OBJECT_DEVICE_PREFIX = 'device:'
+
+/** The part of a `DurableObjectNamespace` binding the store uses. */
+export interface FlowObjectNamespace<Id> {
+  idFromName(name: string): Id
+  get(id: Id): FlowObjectApi
+}
+
+/** Stores each record in its own `AuthFlows` Durable Object, named `flow:<challenge>` or `device:<user_code>`. */
+export class DurableObjectCodeStore<Id> implements CodeStore {
+  readonly #objects: FlowObjectNamespace<Id>
+
+  /** @throws {RelayError} `misconfigured` when the binding is missing. */
+  constructor(objects: FlowObjectNamespace<Id> | undefined, bindingName = 'AUTH_FLOWS') {
+    if (!objects) {
+      throw new RelayError('misconfigured', `Check the relay's settings: CODE_STORE is durable-object but the Durable Object binding ${bindingName} is missing.`)
+    }
+    this.#objects = objects
+  }
+
+  /** The object's alarm removes the record at `exp`, so `ttlSeconds` is already in `record.exp`. */
+  save(challenge: string, record: FlowRecord, _ttlSeconds: number): Promise<SaveResult> {
+    return this.#object(DURABLE_OBJECT_FLOW_PREFIX + challenge).create(record)
+  }
+
+  async claim(challenge: string, nowSeconds: number): Promise<Pickup> {
+    const object = this.#object(DURABLE_OBJECT_FLOW_PREFIX + challenge)
+    const leaseId = newLeaseId()
+    const step = await object.beginPickup(nowSeconds, leaseId)
+    if (step.kind !== 'claimed') return step
+    return {
+      kind: 'claimed',
+      claim: {
+        record: step.record,
+        consume: () => object.finishPickup(leaseId, 'consume'),
+        release: () => object.finishPickup(leaseId, 'release'),
+      },
+    }
+  }
+
+  async saveDevice(userCode: string, record: DeviceRecord, _ttlSeconds: number): Promise<SaveResult> {
+    assertUserCode(userCode)
+    return this.#object(DURABLE_OBJECT_DEVICE_PREFIX + userCode).create(record)
+  }
+
+  async findDevice(userCode: string, nowSeconds: number): Promise<DeviceRecord | null> {
+    // A malformed code never creates an object.
+    if (!USER_CODE_PATTERN.test(userCode)) return null
+    const record = await this.#object(DURABLE_OBJECT_DEVICE_PREFIX + userCode).readDevice()
+    return record && record.exp > nowSeconds ? record : null
+  }
+
+  #object(name: string): FlowObjectApi {
+    return this.#objects.get(this.#objects.idFromName(name))
+  }
+}

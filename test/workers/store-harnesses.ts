@@ -1,0 +1,69 @@
+/**
+ * @module
+ * The two Workers stores under test, each on its real local binding (Workers KV, and SQLite-backed
+ * `AuthFlows` Durable Objects), with a raw view of what the backend really holds.
+ */
+import { env } from 'cloudflare:workers'
+import { listDurableObjectIds, runInDurableObject } from 'cloudflare:test'
+import type { AuthFlows } from '../../src/index.ts'
+import { DURABLE_OBJECT_DEVICE_PREFIX, DURABLE_OBJECT_FLOW_PREFIX, DurableObjectCodeStore } from '../../src/stores/durable-object.ts'
+import { FLOW_OBJECT_RECORD_KEY } from '../../src/stores/flow-object.ts'
+import { WORKERS_KV_DEVICE_PREFIX, WORKERS_KV_KEY_PREFIX, WorkersKvCodeStore } from '../../src/stores/workers-kv.ts'
+import type { StoreHarness } from '../contract/cases.ts'
+
+/** Workers KV through the `AUTH_CODES` binding. */
+export const workersKvHarness: StoreHarness = {
+  async open() {
+    const kv = env.AUTH_CODES
+    return {
+      store: new WorkersKvCodeStore(kv),
+      raw: {
+        get: (challenge) => kv.get(WORKERS_KV_KEY_PREFIX + challenge, 'json'),
+        getDevice: (userCode) => kv.get(WORKERS_KV_DEVICE_PREFIX + userCode, 'json'),
+        async expiration(challenge) {
+          const { keys } = await kv.list({ prefix: WORKERS_KV_KEY_PREFIX + challenge })
+          return keys[0]?.expiration
+        },
+        async count() {
+          return (await kv.list({ prefix: WORKERS_KV_KEY_PREFIX })).keys.length
+        },
+      },
+    }
+  },
+}
+
+/** The stub of the object that holds the record named `name`. */
+export function flowObject(name: string): DurableObjectStub<AuthFlows> {
+  return env.AUTH_FLOWS.get(env.AUTH_FLOWS.idFromName(name))
+}
+
+/** What an object holds, read inside the object itself. */
+export function objectRecord(name: string): Promise<unknown> {
+  return runInDurableObject(flowObject(name), (_instance: AuthFlows, state) => state.storage.kv.get(FLOW_OBJECT_RECORD_KEY) ?? null)
+}
+
+/** Durable Objects through the `AUTH_FLOWS` binding. */
+export const durableObjectHarness: StoreHarness = {
+  async open() {
+    return {
+      store: new DurableObjectCodeStore(env.AUTH_FLOWS),
+      raw: {
+        get: (challenge) => objectRecord(DURABLE_OBJECT_FLOW_PREFIX + challenge),
+        getDevice: (userCode) => objectRecord(DURABLE_OBJECT_DEVICE_PREFIX + userCode),
+        async expiration(challenge) {
+          const alarm = await runInDurableObject(flowObject(DURABLE_OBJECT_FLOW_PREFIX + challenge), (_instance: AuthFlows, state) => state.storage.getAlarm())
+          return alarm === null ? undefined : Math.floor(alarm / 1000)
+        },
+        // Object names cannot be listed, so every object is asked whether it holds a flow record.
+        async count() {
+          let flows = 0
+          for (const id of await listDurableObjectIds(env.AUTH_FLOWS)) {
+            const value = await runInDurableObject(env.AUTH_FLOWS.get(id), (_instance: AuthFlows, state) => state.storage.kv.get(FLOW_OBJECT_RECORD_KEY))
+            if (typeof value === 'object' && value !== null && !('cc' in value)) flows++
+          }
+          return flows
+        },
+      },
+    }
+  },
+}
