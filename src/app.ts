@@ -8,8 +8,7 @@
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
-import { NONCE, secureHeaders } from 'hono/secure-headers'
-import type { Context, MiddlewareHandler } from 'hono'
+import type { Context } from 'hono'
 import { BadSettings } from './config.ts'
 import type { Config } from './config.ts'
 import { RelayError } from './errors.ts'
@@ -28,6 +27,7 @@ import { mountDevice } from './routes/device.tsx'
 import { METADATA_PATH, mountMetadata } from './routes/metadata.ts'
 import { mountLanding } from './routes/landing.tsx'
 import { mountToken } from './routes/token.ts'
+import { API_CSP, fixedSecurityHeaders, newCspNonce, pageCsp } from './security-headers.ts'
 import { importStateKeys } from './state.ts'
 import type { StateKeys } from './state.ts'
 import type { CodeStore } from './store.ts'
@@ -53,6 +53,9 @@ export interface RelayDeps {
 
 /** Paths a user's browser opens: errors there render as HTML pages. */
 const BROWSER_PATHS: ReadonlySet<string> = new Set(['/authorize', '/callback', '/device'])
+
+/** Paths that only ever answer JSON, so they skip the CSP nonce; any other path gets one, so no page can lose its stylesheet. */
+const API_PATHS: ReadonlySet<string> = new Set(['/healthz', '/token', '/device_authorization', METADATA_PATH])
 
 /**
  * Largest request body: the biggest legitimate one (a refresh token of 4 KiB in a form) fits
@@ -142,27 +145,20 @@ export function createMisconfiguredRelay(error: RelayError, log: Logger = consol
 
 function createBaseApp(log: Logger): Relay {
   const app = new Hono<RelayEnv>()
-  // Registered first so it runs after secureHeaders has set the CSP.
-  app.use(pageFormAction)
-  app.use(
-    secureHeaders({
-      // RFC 9700 §4.2.4: the callback URL carries the code, so it must not leak via Referer.
-      referrerPolicy: 'no-referrer',
-      // A route may set its own Referrer-Policy (the confirmation page needs `same-origin`).
-      overwrite: false,
-      contentSecurityPolicy: {
-        defaultSrc: ["'none'"],
-        styleSrc: [NONCE],
-        baseUri: ["'none'"],
-        formAction: ["'none'"],
-        frameAncestors: ["'none'"],
-      },
-    }),
-  )
+  app.use(fixedSecurityHeaders())
   app.use(async (c, next) => {
-    c.set('errorFormat', BROWSER_PATHS.has(c.req.path) ? 'html' : 'json')
+    const path = c.req.path
+    c.set('errorFormat', BROWSER_PATHS.has(path) ? 'html' : 'json')
+    if (!API_PATHS.has(path)) c.set('secureHeadersNonce', newCspNonce())
     await next()
-    noStore(c.res.headers)
+    // Set on the response in place: c.header() after next() would copy the whole Response.
+    const headers = c.res.headers
+    const nonce = c.get('secureHeadersNonce')
+    const page = nonce !== undefined && headers.get('Content-Type')?.startsWith('text/html') === true
+    headers.set('Content-Security-Policy', page ? pageCsp(nonce, c.get('formAction')) : API_CSP)
+    // RFC 6749 §5.1: responses carrying codes, tokens or cookies must not be cached.
+    headers.set('Cache-Control', 'no-store')
+    headers.set('Pragma', 'no-cache')
   })
   app.notFound((c) => renderError(c, new RelayError('not_found', 'There is nothing at this address.')))
   app.onError((err, c) => {
@@ -177,23 +173,6 @@ function renderError(c: RelayContext, error: RelayError): Response {
   const response = error.toResponse(c.get('errorFormat') ?? 'json', c.get('secureHeadersNonce'))
   // newResponse keeps headers already set on the context, e.g. the cleared binding cookie.
   return c.newResponse(response.body, response)
-}
-
-/** RFC 6749 §5.1: responses carrying codes, tokens or cookies must not be cached; so none is. */
-function noStore(headers: Headers): void {
-  headers.set('Cache-Control', 'no-store')
-  headers.set('Pragma', 'no-cache')
-}
-
-/**
- * Only a page with a form (the confirmation page) widens `form-action`, to the sources it declared
- * with `c.set('formAction')`; every other response keeps `'none'`.
- */
-const pageFormAction: MiddlewareHandler<RelayEnv> = async (c, next) => {
-  await next()
-  const sources = c.get('formAction')
-  const csp = c.res.headers.get('Content-Security-Policy')
-  if (sources !== undefined && csp !== null) c.res.headers.set('Content-Security-Policy', csp.replace("form-action 'none'", `form-action ${sources}`))
 }
 
 /** What a log line may say about a 500's cause: the bad settings' names, or the fault's class. */

@@ -42,6 +42,8 @@ export const MAX_STATE_LENGTH = 1024
 /** Tolerated clock difference between isolates for `iat` in the future. */
 const CLOCK_SKEW_SECONDS = 60
 const encoder = new TextEncoder()
+/** Refuses invalid UTF-8 instead of replacing it; reusable, since no call streams. */
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
 
 /**
  * Imports HMAC keys from secrets, current first. The key id is derived from the key itself, so a
@@ -111,7 +113,7 @@ function parsePayload(bytes: Uint8Array | null): StatePayload | null {
   if (!bytes) return null
   let value: unknown
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes))
+    value = JSON.parse(decoder.decode(bytes))
   } catch {
     return null
   }

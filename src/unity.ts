@@ -47,11 +47,15 @@ export interface UnityClientOptions {
 
 /** Builds the {@link UnityClient} for a config. */
 export function createUnityClient({ config, fetch, timeoutMs = 10_000 }: UnityClientOptions): UnityClient {
+  const authorization = config.tokenAuth === 'client_secret_basic' ? basicAuthorization(config.clientId, config.clientSecret) : undefined
+  // The fixed part of the authorize URL, once per isolate: the endpoint as the URL API serialises it.
+  const authorizePrefix = `${new URL(config.authorizeEndpoint).href}?response_type=code&client_id=${formEncode(config.clientId)}&redirect_uri=`
+
   const callTokenEndpoint = async (params: Record<string, string>): Promise<TokenOutcome> => {
     const body = new URLSearchParams(params)
     const headers = new Headers({ 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' })
-    if (config.tokenAuth === 'client_secret_basic') {
-      headers.set('Authorization', basicAuthorization(config.clientId, config.clientSecret))
+    if (authorization !== undefined) {
+      headers.set('Authorization', authorization)
     } else {
       body.set('client_id', config.clientId)
       body.set('client_secret', config.clientSecret)
@@ -73,13 +77,9 @@ export function createUnityClient({ config, fetch, timeoutMs = 10_000 }: UnityCl
 
   return {
     authorizeUrl({ redirectUri, scope, state, challenge }) {
-      const url = new URL(config.authorizeEndpoint)
-      url.search = new URLSearchParams({ response_type: 'code', client_id: config.clientId, redirect_uri: redirectUri, scope, state }).toString()
-      if (config.pkce === 'S256') {
-        url.searchParams.set('code_challenge', challenge)
-        url.searchParams.set('code_challenge_method', 'S256')
-      }
-      return url.href
+      // One string, byte for byte what URLSearchParams would serialise, without re-parsing the URL.
+      const url = `${authorizePrefix}${formEncode(redirectUri)}&scope=${formEncode(scope)}&state=${formEncode(state)}`
+      return config.pkce === 'S256' ? `${url}&code_challenge=${formEncode(challenge)}&code_challenge_method=S256` : url
     },
     exchangeCode({ code, redirectUri, verifier }) {
       const params: Record<string, string> = { grant_type: 'authorization_code', code, redirect_uri: redirectUri }
@@ -94,9 +94,25 @@ export function createUnityClient({ config, fetch, timeoutMs = 10_000 }: UnityCl
 
 /** RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding. */
 export function basicAuthorization(clientId: string, clientSecret: string): string {
-  const encode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2)
-  const credentials = new TextEncoder().encode(`${encode(clientId)}:${encode(clientSecret)}`)
+  const credentials = new TextEncoder().encode(`${formEncode(clientId)}:${formEncode(clientSecret)}`)
   return `Basic ${btoa(String.fromCharCode(...credentials))}`
+}
+
+/** Characters the application/x-www-form-urlencoded serializer leaves as they are (WHATWG URL §5.2). */
+const FORM_SAFE = /^[A-Za-z0-9*._-]*$/
+
+/**
+ * Encodes a value exactly as `URLSearchParams` serialises it: UTF-8 percent-encoding of all but
+ * `A-Z a-z 0-9 * - . _`, and space as `+`.
+ */
+export function formEncode(value: string): string {
+  if (FORM_SAFE.test(value)) return value
+  try {
+    return encodeURIComponent(value).replace(/%20|[!'()~]/g, (match) => (match === '%20' ? '+' : `%${match.charCodeAt(0).toString(16).toUpperCase()}`))
+  } catch {
+    // A lone surrogate: URLSearchParams writes it as U+FFFD, which it does for us here.
+    return new URLSearchParams([['', value]]).toString().slice(1)
+  }
 }
 
 /** RFC 6749 §5.2: the token endpoint errors that pass through to the app unchanged. */

@@ -12,6 +12,7 @@ export const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ'
 export const USER_CODE_LENGTH = 8
 
 const DOMAIN = 'unity-oauth-relay user code:'
+const encoder = new TextEncoder()
 
 /**
  * The user code for a flow, shown as `XXXX-XXXX`.
@@ -23,7 +24,7 @@ const DOMAIN = 'unity-oauth-relay user code:'
  * await userCodeFor('E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM') // 'BGBP-FFBB' (RFC 7636 Appendix B's challenge)
  */
 export async function userCodeFor(challenge: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(DOMAIN + challenge)))
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(DOMAIN + challenge)))
   let code = ''
   for (let i = 0; i < USER_CODE_LENGTH; i++) code += USER_CODE_ALPHABET[(digest[i] ?? 0) % USER_CODE_ALPHABET.length]
   return displayUserCode(code)

@@ -15,6 +15,8 @@ import { storedUserCodeFor } from '../user-code.ts'
 import { faultName } from './deps.ts'
 import type { Relay, RouteDeps } from './deps.ts'
 
+const PENDING = new RelayError('authorization_pending', 'The user has not finished signing in yet.')
+
 /** Mounts `POST /token` and its CORS preflight. */
 export function mountToken(app: Relay, deps: RouteDeps): void {
   const { config, store, unity, log, limiters } = deps
@@ -42,7 +44,8 @@ export function mountToken(app: Relay, deps: RouteDeps): void {
       if (input.grantType === DEVICE_CODE_GRANT && !(await guardStore('read', store.findDevice(await storedUserCodeFor(challenge), now)))) {
         throw new RelayError('expired_token', 'The device code has expired. Start a new device authorization.')
       }
-      throw new RelayError('authorization_pending', 'The user has not finished signing in yet.')
+      // The most common answer: rendered by the one error made per isolate, with no throw and no stack capture.
+      return PENDING.toResponse('json')
     }
     // RFC 8628 §3.5: another pickup is exchanging the code; this poll learns its outcome next time.
     if (pickup.kind === 'busy') throw new RelayError('authorization_pending', 'Another pickup of this sign-in is in progress. Poll again.')

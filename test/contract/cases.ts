@@ -10,6 +10,7 @@ import { deviceCases } from './device.cases.ts'
 import type { ContractCase } from './define.ts'
 import { faultCases } from './faults.cases.ts'
 import { limitsCases } from './limits.cases.ts'
+import { headersCases } from './headers.cases.ts'
 import { storeCases } from './store.cases.ts'
 import { landingCases } from './landing.cases.ts'
 import { tokenCases } from './token.cases.ts'
@@ -18,4 +19,4 @@ export type { ContractCase } from './define.ts'
 export type { StoreHarness, RawRecords } from './harness.ts'
 
 /** All HTTP contract cases, grouped by endpoint, and the store contract every store meets. */
-export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...confirmCases, ...callbackCases, ...tokenCases, ...deviceCases, ...landingCases, ...limitsCases, ...faultCases, ...storeCases]
+export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...confirmCases, ...callbackCases, ...tokenCases, ...deviceCases, ...landingCases, ...headersCases, ...limitsCases, ...faultCases, ...storeCases]

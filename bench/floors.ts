@@ -1,0 +1,207 @@
+/**
+ * @module
+ * Bench-only routes, never shipped: a Hono hello route, "floor" routes that do only the WebCrypto
+ * and storage work each relay endpoint must do, a peer design that keeps a random state in KV
+ * (as Cloudflare's OAuth demos do), and setup routes that seed records and mint signed states.
+ * Both bench entries (workerd and Deno) mount the same app, so the figures compare like with like.
+ */
+import { Hono } from 'hono'
+import { bindingCookieName, createBinding } from '../src/binding.ts'
+import { importStateKeys, signState } from '../src/state.ts'
+import type { FlowRecord } from '../src/store.ts'
+import { benchVerifier } from './settings.ts'
+import type { BenchSettings } from './settings.ts'
+
+/** The storage calls the floors and the peer make; each runtime adapts its KV to it. */
+export interface BenchKv {
+  get(key: string): Promise<unknown>
+  put(key: string, value: unknown, ttlSeconds: number): Promise<void>
+  delete(key: string): Promise<void>
+}
+
+/** What a bench entry provides to {@link createBenchApp}. */
+export interface BenchDeps {
+  readonly kv: BenchKv
+  /** Saves a record through the relay's own store, exactly as `/callback` would. */
+  seedFlow(challenge: string, record: FlowRecord, ttlSeconds: number): Promise<unknown>
+  readonly settings: BenchSettings
+  /** Unity's token endpoint as the relay sees it (the stub). */
+  readonly tokenEndpoint: string
+  /** Storage operations made by the counting relay and the peer since the last reset. */
+  readonly counts: Record<string, number>
+}
+
+const encoder = new TextEncoder()
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/** The floors' own minimal encoder, so a floor never benefits from the relay's codec. */
+function encode(bytes: Uint8Array): string {
+  let out = ''
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0)
+    out += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]! + (i + 1 < bytes.length ? B64URL[(n >> 6) & 63]! : '') + (i + 2 < bytes.length ? B64URL[n & 63]! : '')
+  }
+  return out
+}
+
+function decode(text: string): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array((text.length * 3) >> 2)
+  let bits = 0
+  let value = 0
+  let at = 0
+  for (let i = 0; i < text.length; i++) {
+    value = (value << 6) | B64URL.indexOf(text[i]!)
+    bits += 6
+    if (bits >= 8) {
+      bits -= 8
+      bytes[at++] = (value >> bits) & 255
+    }
+  }
+  return bytes
+}
+
+async function sha256(text: string): Promise<string> {
+  return encode(new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text))))
+}
+
+const PAGE = '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signed in</title></head><body><h1>You are signed in</h1><p>You can close this tab.</p></body></html>'
+
+/** Builds the bench-only app; its routes all live under `/bench/`. */
+export function createBenchApp(deps: BenchDeps): Hono {
+  const { kv, settings, counts } = deps
+  const authorizeEndpoint = `${settings.UNITY_URL}/api/oauth/authorize`
+  const keyPromise = crypto.subtle.importKey('raw', encoder.encode(settings.STATE_SECRET), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
+  const count = (op: string) => {
+    counts[op] = (counts[op] ?? 0) + 1
+  }
+  const app = new Hono()
+
+  app.get('/bench/hello', (c) => c.text('Hello Hono!'))
+
+  // /authorize's floor: 32 random bytes, one SHA-256, one HMAC sign, then a 302.
+  const authorizeFloor = async (challenge: string) => {
+    const nonce = encode(crypto.getRandomValues(new Uint8Array(32)))
+    const hash = await sha256(nonce)
+    const signed = `v1.kid.${challenge}.${hash}`
+    const signature = encode(new Uint8Array(await crypto.subtle.sign('HMAC', await keyPromise, encoder.encode(signed))))
+    return `${signed}.${signature}`
+  }
+  app.get('/bench/floor/authorize', async (c) => {
+    const state = await authorizeFloor(c.req.query('code_challenge') ?? '')
+    return c.redirect(`${authorizeEndpoint}?response_type=code&state=${state}`, 302)
+  })
+  // With the confirmation page: the same, plus the user code's SHA-256, and a page with a form.
+  app.get('/bench/floor/authorize-page', async (c) => {
+    const challenge = c.req.query('code_challenge') ?? ''
+    const state = await authorizeFloor(challenge)
+    const code = (await sha256(challenge)).slice(0, 8)
+    return c.html(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Confirm</title></head><body><p>${code}</p><form method="post"><input type="hidden" name="state" value="${state}"><button name="decision" value="continue">Continue</button><button name="decision" value="cancel">Cancel</button></form></body></html>`)
+  })
+
+  // /callback's floor: one HMAC verify, one SHA-256, one store put and a small HTML page.
+  app.get('/bench/floor/callback', async (c) => {
+    const state = c.req.query('state') ?? ''
+    const dot = state.lastIndexOf('.')
+    const ok = await crypto.subtle.verify('HMAC', await keyPromise, decode(state.slice(dot + 1)), encoder.encode(state.slice(0, dot)))
+    const hash = await sha256(c.req.header('Cookie') ?? '')
+    if (!ok || !hash) return c.text('bad state', 400)
+    await kv.put(`floor:${state.slice(dot - 43, dot)}`, { code: c.req.query('code'), redirect_uri: authorizeEndpoint, exp: 0 }, 120)
+    return c.html(PAGE)
+  })
+
+  // A pending poll's floor: one SHA-256 and one store get.
+  app.post('/bench/floor/pending', async (c) => {
+    const verifier = new URLSearchParams(await c.req.text()).get('code_verifier') ?? ''
+    const record = await kv.get(`flow:${await sha256(verifier)}`)
+    return c.json({ error: record ? 'unexpected' : 'authorization_pending' }, 400)
+  })
+
+  // /token's floor: one SHA-256, one get, one fetch to the stub and one delete.
+  app.post('/bench/floor/token', async (c) => {
+    const verifier = new URLSearchParams(await c.req.text()).get('code_verifier') ?? ''
+    const key = `flow:${await sha256(verifier)}`
+    const record = (await kv.get(key)) as { code?: string } | null
+    if (!record?.code) return c.json({ error: 'invalid_grant' }, 400)
+    const response = await fetch(deps.tokenEndpoint, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=authorization_code&code=${record.code}&code_verifier=${verifier}`,
+    })
+    const body = await response.text()
+    await kv.delete(key)
+    return c.body(body, 200, { 'Content-Type': 'application/json' })
+  })
+
+  // The peer design: a random state stored in KV at authorize, read and deleted at the callback.
+  app.get('/bench/peer/authorize', async (c) => {
+    const challenge = c.req.query('code_challenge') ?? ''
+    const state = encode(crypto.getRandomValues(new Uint8Array(32)))
+    await kv.put(`peer:${state}`, { cc: challenge, sc: 'api' }, 600)
+    count('peer.put')
+    const url = new URL(authorizeEndpoint)
+    url.searchParams.set('response_type', 'code')
+    url.searchParams.set('client_id', settings.UNITY_CLIENT_ID)
+    url.searchParams.set('redirect_uri', new URL('/bench/peer/callback', c.req.url).href)
+    url.searchParams.set('scope', 'api')
+    url.searchParams.set('state', state)
+    url.searchParams.set('code_challenge', challenge)
+    url.searchParams.set('code_challenge_method', 'S256')
+    return c.redirect(url.href, 302)
+  })
+  app.get('/bench/peer/callback', async (c) => {
+    const state = c.req.query('state') ?? ''
+    const flow = (await kv.get(`peer:${state}`)) as { cc?: string } | null
+    count('peer.get')
+    if (!flow?.cc) return c.text('unknown state', 400)
+    await kv.delete(`peer:${state}`)
+    count('peer.delete')
+    const record: FlowRecord = { code: c.req.query('code') ?? '', redirect_uri: new URL('/bench/peer/callback', c.req.url).href, exp: Math.floor(Date.now() / 1000) + 120 }
+    await kv.put(`flow:${flow.cc}`, record, 120)
+    count('peer.put')
+    return c.html(PAGE)
+  })
+
+  // Setup, outside any measured run.
+  app.post('/bench/seed', async (c) => {
+    const { prefix, from, n } = await c.req.json<{ prefix: string; from: number; n: number }>()
+    const exp = Math.floor(Date.now() / 1000) + 600
+    for (let i = from; i < from + n; i += 100) {
+      await Promise.all(
+        Array.from({ length: Math.min(100, from + n - i) }, async (_, j) =>
+          deps.seedFlow(await sha256(benchVerifier(prefix, i + j)), { code: `code-${prefix}-${i + j}`, redirect_uri: 'http://127.0.0.1/callback', exp }, 600),
+        ),
+      )
+    }
+    return c.json({ seeded: n })
+  })
+  app.post('/bench/mint', async (c) => {
+    const { prefix, from, n } = await c.req.json<{ prefix: string; from: number; n: number }>()
+    const keys = await importStateKeys([settings.STATE_SECRET])
+    const now = Math.floor(Date.now() / 1000)
+    const minted = await Promise.all(
+      Array.from({ length: n }, async (_, j) => {
+        const binding = await createBinding()
+        const state = await signState(keys, { iat: now, exp: now + 600, cc: await sha256(benchVerifier(prefix, from + j)), sc: 'api', bh: binding.hash })
+        return { state, cookie: `__Host-${bindingCookieName(binding.hash)}=${binding.nonce}` }
+      }),
+    )
+    return c.json(minted)
+  })
+  app.post('/bench/peer-seed', async (c) => {
+    const { prefix, from, n } = await c.req.json<{ prefix: string; from: number; n: number }>()
+    const states = await Promise.all(
+      Array.from({ length: n }, async (_, j) => {
+        const state = encode(crypto.getRandomValues(new Uint8Array(32)))
+        await kv.put(`peer:${state}`, { cc: await sha256(benchVerifier(prefix, from + j)), sc: 'api' }, 600)
+        return state
+      }),
+    )
+    return c.json(states)
+  })
+  app.get('/bench/counts', (c) => c.json(counts))
+  app.post('/bench/counts/reset', (c) => {
+    for (const name of Object.keys(counts)) delete counts[name]
+    return c.json({})
+  })
+  return app
+}

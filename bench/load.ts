@@ -1,0 +1,168 @@
+/**
+ * @module
+ * The load scenarios: each relay route next to the floor route that does only the work it must
+ * do, driven by autocannon with fixed connections. Stateless routes run for a fixed duration;
+ * routes that consume a record or a state run a fixed number of requests, each with its own
+ * pre-seeded record or pre-minted state, sized from the previous round to last about as long.
+ */
+import autocannon from 'autocannon'
+import { benchVerifier } from './settings.ts'
+import { cpuMicros } from './processes.ts'
+import type { BenchServer } from './processes.ts'
+
+/** A challenge the app would send (the RFC 7636 appendix B example). */
+const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'
+const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' }
+
+type Request = { method?: string; path: string; headers?: Record<string, string>; body?: string }
+
+/** One load scenario. */
+export interface Scenario {
+  readonly id: string
+  readonly label: string
+  /** The floor this route is compared against. */
+  readonly floor?: string
+  readonly status: number
+  /** Builds request `i` of a run, after `prepare` made `n` of them possible. */
+  prepare(server: BenchServer, tag: string, n: number): Promise<(i: number) => Request>
+  /** Stateless scenarios run for the fixed duration. */
+  readonly stateless: boolean
+}
+
+const fixed = (request: Request) => async () => () => request
+const uniquePoll = (path: string) => async (_server: BenchServer, tag: string) => (i: number): Request => ({
+  method: 'POST',
+  path,
+  headers: FORM,
+  body: `grant_type=authorization_code&code_verifier=${benchVerifier(`p${tag}`, i)}`,
+})
+
+async function post<T>(server: BenchServer, path: string, body: unknown): Promise<T> {
+  const response = await fetch(new URL(path, server.url), { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } })
+  if (!response.ok) throw new Error(`${path} answered ${response.status}`)
+  return (await response.json()) as T
+}
+
+/** Mints `n` signed states (with their binding cookies) in chunks, for callbacks. */
+async function mint(server: BenchServer, prefix: string, n: number): Promise<{ state: string; cookie: string }[]> {
+  const minted: { state: string; cookie: string }[] = []
+  for (let from = 0; from < n; from += 2000) minted.push(...(await post<{ state: string; cookie: string }[]>(server, '/bench/mint', { prefix, from, n: Math.min(2000, n - from) })))
+  return minted
+}
+
+async function seed(server: BenchServer, prefix: string, n: number): Promise<void> {
+  for (let from = 0; from < n; from += 2000) await post(server, '/bench/seed', { prefix, from, n: Math.min(2000, n - from) })
+}
+
+const exchange = (path: string) => async (server: BenchServer, tag: string, n: number) => {
+  await seed(server, `x${tag}`, n)
+  return (i: number): Request => ({ method: 'POST', path, headers: FORM, body: `grant_type=authorization_code&code_verifier=${benchVerifier(`x${tag}`, i)}` })
+}
+
+const callback = (path: string) => async (server: BenchServer, tag: string, n: number) => {
+  const minted = await mint(server, `c${tag}`, n)
+  return (i: number): Request => {
+    const { state, cookie } = minted[i % minted.length]!
+    return { path: `${path}?code=code-${tag}-${i}&state=${state}`, headers: { Cookie: cookie } }
+  }
+}
+
+/** Every scenario, in the order runs are interleaved. `confirmPage` adds the issue-7 variants. */
+export function scenarios(confirmPage: boolean): Scenario[] {
+  const authorizePath = `/authorize?code_challenge=${CHALLENGE}&code_challenge_method=S256`
+  const list: Scenario[] = [
+    { id: 'hello', label: 'Hono hello (floor)', status: 200, stateless: true, prepare: fixed({ path: '/bench/hello' }) },
+    { id: 'healthz', label: '/healthz', floor: 'hello', status: 200, stateless: true, prepare: fixed({ path: '/healthz' }) },
+    { id: 'floor-authorize', label: 'authorize floor', status: 302, stateless: true, prepare: fixed({ path: `/bench/floor/authorize?code_challenge=${CHALLENGE}` }) },
+  ]
+  if (confirmPage) {
+    list.push(
+      { id: 'floor-authorize-page', label: 'authorize page floor', status: 200, stateless: true, prepare: fixed({ path: `/bench/floor/authorize-page?code_challenge=${CHALLENGE}` }) },
+      { id: 'authorize', label: 'GET /authorize (confirmation page)', floor: 'floor-authorize-page', status: 200, stateless: true, prepare: fixed({ path: authorizePath }) },
+      { id: 'authorize-never', label: 'GET /authorize (CONFIRM_PAGE=never, 302)', floor: 'floor-authorize', status: 302, stateless: true, prepare: fixed({ path: authorizePath, headers: { 'X-Bench-Relay': 'never' } }) },
+    )
+  } else {
+    list.push({ id: 'authorize', label: 'GET /authorize (302)', floor: 'floor-authorize', status: 302, stateless: true, prepare: fixed({ path: authorizePath }) })
+  }
+  list.push(
+    { id: 'floor-callback', label: 'callback floor', status: 200, stateless: false, prepare: callback('/bench/floor/callback') },
+    { id: 'callback', label: 'GET /callback', floor: 'floor-callback', status: 200, stateless: false, prepare: callback('/callback') },
+    { id: 'floor-pending', label: 'pending poll floor', status: 400, stateless: true, prepare: uniquePoll('/bench/floor/pending') },
+    { id: 'pending', label: 'POST /token pending poll', floor: 'floor-pending', status: 400, stateless: true, prepare: uniquePoll('/token') },
+    { id: 'floor-token', label: 'token floor', status: 200, stateless: false, prepare: exchange('/bench/floor/token') },
+    { id: 'token', label: 'POST /token exchange (stub Unity)', floor: 'floor-token', status: 200, stateless: false, prepare: exchange('/token') },
+    { id: 'peer-authorize', label: 'peer: authorize (state put in KV)', status: 302, stateless: true, prepare: fixed({ path: `/bench/peer/authorize?code_challenge=${CHALLENGE}` }) },
+    {
+      id: 'peer-callback',
+      label: 'peer: callback (state get + delete, code put)',
+      status: 200,
+      stateless: false,
+      prepare: async (server, tag, n) => {
+        const states: string[] = []
+        for (let from = 0; from < n; from += 2000) states.push(...(await post<string[]>(server, '/bench/peer-seed', { prefix: `q${tag}`, from, n: Math.min(2000, n - from) })))
+        return (i) => ({ path: `/bench/peer/callback?code=code-${tag}-${i}&state=${states[i % states.length]}` })
+      },
+    },
+  )
+  return list
+}
+
+/** What one run measured. */
+export interface RunResult {
+  readonly requests: number
+  readonly seconds: number
+  readonly rps: number
+  readonly cpuMicrosPerRequest: number
+  /** Responses with another status than the scenario expects, plus socket errors. */
+  readonly unexpected: number
+}
+
+/** Options of {@link runScenario}. */
+export interface RunOptions {
+  readonly connections: number
+  readonly seconds: number
+  /** For scenarios that consume records: how many requests to make. */
+  readonly amount: number
+  readonly ticksPerSecond: number
+  readonly tag: string
+}
+
+/** Prepares and runs one scenario against one server; CPU is read around the load only. */
+export async function runScenario(server: BenchServer, scenario: Scenario, options: RunOptions): Promise<RunResult> {
+  const amount = scenario.stateless ? 0 : options.amount
+  const build = await scenario.prepare(server, options.tag, amount)
+  let next = 0
+  let answered = 0
+  const cpuBefore = cpuMicros(server.pid, options.ticksPerSecond)
+  const started = performance.now()
+  let finished = started
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: server.url,
+        connections: options.connections,
+        // autocannon notices a reached `amount` only on its one-second tick, so answers are also
+        // counted here: the run stops at the last answer and is timed to it.
+        ...(scenario.stateless ? { duration: options.seconds } : { amount }),
+        timeout: 10,
+        requests: [{ setupRequest: (request) => ({ ...request, ...build(next++) }) as typeof request }],
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    )
+    instance.on('response', () => {
+      finished = performance.now()
+      if (!scenario.stateless && ++answered === amount) instance.stop()
+    })
+  })
+  const seconds = ((scenario.stateless ? performance.now() : finished) - started) / 1000
+  const cpu = cpuMicros(server.pid, options.ticksPerSecond) - cpuBefore
+  const requests = result.requests.total
+  const expected = result.statusCodeStats?.[`${scenario.status}` as `${number}`]?.count ?? 0
+  return {
+    requests,
+    seconds,
+    rps: requests / seconds,
+    cpuMicrosPerRequest: cpu / Math.max(1, requests),
+    unexpected: requests - expected + result.errors + result.timeouts,
+  }
+}
