@@ -72,6 +72,17 @@ export async function signIn(page: Page, standin: UnityStandin, username = 'e2e-
   await page.getByRole('listitem').getByText('api', { exact: true }).waitFor()
 }
 
+/**
+ * The user's whole sign-in from the app's link: the relay's confirmation page (Continue), the
+ * stand-in's login, then Allow or Deny. Returns the relay's `/callback` request and response.
+ */
+export async function signInFromLink(page: Page, standin: UnityStandin, relayUrl: string, login: Login, consent: 'Allow' | 'Deny' = 'Allow'): Promise<{ request: Request; response: Response }> {
+  await page.goto(login.authorizeUrl)
+  await confirmOnRelay(page, login, 'Continue')
+  await signIn(page, standin)
+  return decide(page, relayUrl, consent)
+}
+
 /** The relay's `/callback` request, matched by origin and path. */
 export const isCallback = (relayUrl: string) => (url: URL) => url.origin === relayUrl && url.pathname === '/callback'
 

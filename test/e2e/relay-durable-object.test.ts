@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { startLogin } from '../../dev/app.ts'
-import { assertActive, assertPickedUp, confirmOnRelay, decide, happyPath, heading, introspect, newContext, poll, postToken, signIn } from './flow.ts'
+import { assertActive, assertPickedUp, confirmOnRelay, decide, happyPath, heading, introspect, newContext, poll, postToken, signIn, signInFromLink } from './flow.ts'
 import { BASIC_CLIENT, RELAY_PORTS, useScenario } from './harness.ts'
 
 const TEST = { timeout: 60_000 } as const
@@ -21,10 +21,7 @@ test('1. happy path on Durable Objects; the next pickup is told the tokens were 
   const context = await newContext(browser)
   try {
     const page = await context.newPage()
-    await page.goto(login.authorizeUrl)
-    await confirmOnRelay(page, login, 'Continue')
-    await signIn(page, standin)
-    const { response } = await decide(page, relay.url, 'Allow')
+    const { response } = await signInFromLink(page, standin, relay.url, login)
     assert.equal(response.status(), 200)
     assert.equal(await heading(page), 'You are signed in')
   } finally {
@@ -44,10 +41,7 @@ test(`2. ${PARALLEL_PICKUPS} parallel pickups: one gets tokens, Unity never sees
   const context = await newContext(browser)
   try {
     const page = await context.newPage()
-    await page.goto(login.authorizeUrl)
-    await confirmOnRelay(page, login, 'Continue')
-    await signIn(page, standin)
-    assert.equal((await decide(page, relay.url, 'Allow')).response.status(), 200)
+    assert.equal((await signInFromLink(page, standin, relay.url, login)).response.status(), 200)
   } finally {
     await context.close()
   }

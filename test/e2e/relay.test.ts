@@ -28,6 +28,7 @@ import {
   requestsTo,
   screenshots,
   signIn,
+  signInFromLink,
 } from './flow.ts'
 import { BASIC_CLIENT, closeAll, delay, RELAY_PORTS, startAppPage, startAttackerSite, useScenario } from './harness.ts'
 
@@ -176,10 +177,7 @@ test('6. a finished callback URL opened again is refused and the token pickup is
   t.after(() => context.close())
   const page = await context.newPage()
   const login = await startLogin({ relay: relay.url })
-  await page.goto(login.authorizeUrl)
-  await confirmOnRelay(page, login, 'Continue')
-  await signIn(page, standin)
-  const { request, response } = await decide(page, relay.url, 'Allow')
+  const { request, response } = await signInFromLink(page, standin, relay.url, login)
   assert.equal(response.status(), 200)
   const callbackUrl = request.url()
 
@@ -249,10 +247,7 @@ test('10. drive-by: a page on another origin cannot sign a returning user in wit
 
   // The victim signed in before, so Unity (the stand-in) now skips its login and consent pages.
   const earlier = await startLogin({ relay: relay.url })
-  await page.goto(earlier.authorizeUrl)
-  await confirmOnRelay(page, earlier, 'Continue')
-  await signIn(page, standin)
-  await decide(page, relay.url, 'Allow')
+  await signInFromLink(page, standin, relay.url, earlier)
   assertTokens(await poll(relay.url, earlier.verifier))
   const again = await startLogin({ relay: relay.url })
   await page.goto(again.authorizeUrl)
