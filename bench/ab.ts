@@ -15,7 +15,7 @@ import { runScenario, scenarios } from './load.ts'
 import type { RunResult } from './load.ts'
 import { killAll, startServer } from './processes.ts'
 import type { BenchServer } from './processes.ts'
-import { median } from './sizes.ts'
+import { median, WORKER_BUILD } from './sizes.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const OUT = join(ROOT, 'bench/.out/ab')
@@ -41,19 +41,10 @@ async function prepare(name: string, rev: string | undefined): Promise<string> {
   else execSync(`git archive ${JSON.stringify(rev)} src | tar -x -C ${JSON.stringify(dir)}`, { cwd: ROOT })
   for (const file of ['worker.ts', 'deno.ts', 'floors.ts', 'settings.ts']) cpSync(join(ROOT, 'bench', file), join(dir, 'bench', file))
   await build({
+    ...WORKER_BUILD,
     entryPoints: [join(dir, 'bench/worker.ts')],
-    bundle: true,
     outfile: join(dir, 'worker.js'),
-    format: 'esm',
-    platform: 'neutral',
-    target: 'es2024',
-    minify: true,
-    conditions: ['workerd', 'worker', 'browser'],
-    mainFields: ['module', 'main'],
     nodePaths: [join(ROOT, 'node_modules')],
-    external: ['cloudflare:*'],
-    jsx: 'automatic',
-    jsxImportSource: 'hono/jsx',
     logLevel: 'warning',
   })
   return dir

@@ -17,7 +17,7 @@ import { runScenario, scenarios } from './load.ts'
 import type { RunResult, Scenario } from './load.ts'
 import { killAll, startServer, stopGroup } from './processes.ts'
 import type { BenchServer } from './processes.ts'
-import { buildBundles, measureColdStarts, median } from './sizes.ts'
+import { buildBundles, measureColdStarts, median, WORKER_BUILD } from './sizes.ts'
 import type { BundleSizes, ColdStarts } from './sizes.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
@@ -121,18 +121,9 @@ async function main(): Promise<void> {
 
 async function bundleEntry(entry: string, outfile: string): Promise<void> {
   await build({
+    ...WORKER_BUILD,
     entryPoints: [join(ROOT, entry)],
-    bundle: true,
     outfile,
-    format: 'esm',
-    platform: 'neutral',
-    target: 'es2024',
-    minify: true,
-    conditions: ['workerd', 'worker', 'browser'],
-    mainFields: ['module', 'main'],
-    external: ['cloudflare:*'],
-    jsx: 'automatic',
-    jsxImportSource: 'hono/jsx',
     logLevel: 'warning',
   })
 }

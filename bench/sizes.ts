@@ -11,6 +11,7 @@ import { join, relative, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { gzipSync } from 'node:zlib'
 import { build } from 'esbuild'
+import type { BuildOptions } from 'esbuild'
 import { BENCH_SETTINGS } from './settings.ts'
 import { freePort, startGroup, stopGroup } from './processes.ts'
 
@@ -60,24 +61,29 @@ export async function buildBundles(outDir: string): Promise<{ relayBundle: strin
   }
 }
 
+/** esbuild settings for a Worker bundle, as wrangler builds one; every bench build uses them. */
+export const WORKER_BUILD = {
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  platform: 'neutral',
+  target: 'es2024',
+  conditions: ['workerd', 'worker', 'browser'],
+  mainFields: ['module', 'main'],
+  external: ['cloudflare:*'],
+  jsx: 'automatic',
+  jsxImportSource: 'hono/jsx',
+} as const satisfies BuildOptions
+
 /** esbuild with wrangler's settings, to split the bundle by module and price `keep_names`. */
 async function analyse(): Promise<Pick<BundleSizes, 'jsxMinifiedBytes' | 'keepNamesMinifiedBytes' | 'keepNamesGzipBytes'>> {
   const once = (keepNames: boolean) =>
     build({
+      ...WORKER_BUILD,
       entryPoints: [join(ROOT, 'src/index.ts')],
-      bundle: true,
       write: false,
       metafile: true,
-      minify: true,
       keepNames,
-      format: 'esm',
-      platform: 'neutral',
-      target: 'es2024',
-      conditions: ['workerd', 'worker', 'browser'],
-      mainFields: ['module', 'main'],
-      external: ['cloudflare:*'],
-      jsx: 'automatic',
-      jsxImportSource: 'hono/jsx',
       logLevel: 'silent',
     })
   const [without, withNames] = await Promise.all([once(false), once(true)])
