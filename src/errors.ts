@@ -3,7 +3,7 @@
  * The relay's single error type. Every expected failure is a `RelayError` with a code from a
  * closed set; anything else reaching `app.onError` is an unexpected fault and stays a 500.
  */
-import { ErrorPage } from './pages.tsx'
+import { errorPage } from './pages.ts'
 
 interface ErrorSpec {
   /** HTTP status, unless the throw site overrides it (upstream pass-through). */
@@ -99,7 +99,7 @@ export class RelayError extends Error {
         { status: this.status, headers: this.headers },
       )
     }
-    const page = ErrorPage({ title: ERROR_SPECS[this.code].title, message: this.description, code: this.code, nonce })
+    const page = errorPage({ title: ERROR_SPECS[this.code].title, message: this.description, code: this.code, nonce })
     return new Response(`<!doctype html>${page}`, {
       status: this.status,
       headers: { ...this.headers, 'Content-Type': 'text/html; charset=UTF-8' },

@@ -83,6 +83,15 @@ export const confirmCases = [
     assert.equal(cspDirective(response, 'form-action'), "form-action 'self' https://unity.example.com:9443")
   }),
 
+  contract('confirm: markup in the scope (RFC 6749 §3.3 allows < > \' &) is shown as text on the page', async (start) => {
+    const relay = await start()
+    const { page, response } = await relay.open({ scope: `<script>alert('x')</script> api&<b/title='y'>` })
+    assert.equal(response.status, 200, page)
+    assert.ok(page.includes('with these permissions: &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;, api&amp;&lt;b/title=&#39;y&#39;&gt;.</p>'), page)
+    assert.equal(page.includes('<script'), false)
+    assert.equal(page.includes('<b/'), false)
+  }),
+
   contract('confirm: the CSP form-action allows the relay and Unity only on the page, and none elsewhere', async (start) => {
     const { relay, flow } = await opened(start)
     assert.equal(cspDirective(flow.response, 'form-action'), "form-action 'self' https://unity.example.com")

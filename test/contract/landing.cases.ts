@@ -3,7 +3,7 @@
  * Contract of GET /: a static page about the relay, under the same headers as every page.
  */
 import { strict as assert } from 'node:assert'
-import { LandingPage } from '../../src/routes/landing.tsx'
+import { landingPage } from '../../src/routes/landing.ts'
 import { assertPageHeaders, contract } from './define.ts'
 
 export const landingCases = [
@@ -28,7 +28,7 @@ export const landingCases = [
   }),
 
   contract('landing: without a metadata path the page has no link', async () => {
-    const page = String(LandingPage({ unityHost: 'unity.example.com' }))
+    const page = landingPage({ unityHost: 'unity.example.com' })
     assert.equal(page.includes('<a '), false, page)
   }),
 ]

@@ -6,11 +6,11 @@
  */
 import type { MiddlewareHandler } from 'hono'
 import { clearBindingCookie, verifyBindingCookie } from '../binding.ts'
-import { createConfirmation } from '../confirmation.tsx'
+import { createConfirmation } from '../confirmation.ts'
 import { RelayError } from '../errors.ts'
 import { authorizeQuery, decisionForm } from '../inputs.ts'
 import { flowId } from '../log.ts'
-import { CancelledPage } from '../pages.tsx'
+import { cancelledPage } from '../pages.ts'
 import { verifyState } from '../state.ts'
 import { guardStore } from '../store.ts'
 import type { Relay, RelayEnv, RouteDeps } from './deps.ts'
@@ -51,7 +51,7 @@ export function mountAuthorize(app: Relay, deps: RouteDeps): void {
     }
     log.info('authorize.cancelled', { flow: flowId(flow.cc) })
     if (flow.rt !== undefined) return c.redirect(flow.rt, 303)
-    return c.html(<CancelledPage device={flow.dv === true} nonce={c.get('secureHeadersNonce')} />)
+    return c.html(cancelledPage({ device: flow.dv === true, nonce: c.get('secureHeadersNonce') }))
   })
 }
 

@@ -4,7 +4,7 @@
  * (RFC 6749 §10.12) and the page that shows the flow's user code before anything goes to Unity.
  */
 import { createBinding, setBindingCookie } from './binding.ts'
-import { ConfirmPage } from './pages.tsx'
+import { confirmPage } from './pages.ts'
 import type { RelayContext, RouteDeps } from './routes/deps.ts'
 import { signState } from './state.ts'
 import { userCodeFor } from './user-code.ts'
@@ -54,7 +54,7 @@ export function createConfirmation(deps: RouteDeps): Confirmation {
       // The form's POST must carry this page's Origin, which `no-referrer` would send as `null`; the URL holds no code.
       c.header('Referrer-Policy', 'same-origin')
       const userCode = await userCodeFor(challenge)
-      return c.html(<ConfirmPage userCode={userCode} unityHost={unityUrl.host} scope={scope} state={state} device={device !== undefined} nonce={c.get('secureHeadersNonce')} />)
+      return c.html(confirmPage({ userCode, unityHost: unityUrl.host, scope, state, device: device !== undefined, nonce: c.get('secureHeadersNonce') }))
     },
   }
 }

@@ -5,11 +5,11 @@
  * confirmation page, its POST and the pickup at `/token` are the same as for `/authorize`.
  */
 import { sha256Base64Url, toBase64Url } from '../base64url.ts'
-import { createConfirmation } from '../confirmation.tsx'
+import { createConfirmation } from '../confirmation.ts'
 import { RelayError } from '../errors.ts'
 import { deviceAuthorizationForm, deviceEntryQuery } from '../inputs.ts'
 import { flowId } from '../log.ts'
-import { DeviceEntryPage } from '../pages.tsx'
+import { deviceEntryPage } from '../pages.ts'
 import { guardStore } from '../store.ts'
 import { userCodeFor } from '../user-code.ts'
 import type { Relay, RouteDeps } from './deps.ts'
@@ -60,9 +60,9 @@ export function mountDevice(app: Relay, deps: RouteDeps): void {
     const record = input.kind === 'code' ? await guardStore('read', store.findDevice(input.userCode, deps.nowSeconds())) : null
     if (!record) {
       c.set('formAction', "'self'")
-      if (input.kind === 'form') return c.html(<DeviceEntryPage nonce={nonce} />)
+      if (input.kind === 'form') return c.html(deviceEntryPage({ nonce }))
       log.info('device.unknown_code')
-      return c.html(<DeviceEntryPage problem={UNKNOWN_CODE} nonce={nonce} />, 400)
+      return c.html(deviceEntryPage({ problem: UNKNOWN_CODE, nonce }), 400)
     }
     const flow = { challenge: record.cc, scope: record.sc, device: { expiresAt: record.exp } }
     const state = await confirmation.begin(c, flow)
