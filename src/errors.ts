@@ -100,7 +100,7 @@ export class RelayError extends Error {
       )
     }
     const page = errorPage({ title: ERROR_SPECS[this.code].title, message: this.description, code: this.code, nonce })
-    return new Response(`<!doctype html>${page}`, {
+    return new Response(page, {
       status: this.status,
       headers: { ...this.headers, 'Content-Type': 'text/html; charset=UTF-8' },
     })

@@ -64,10 +64,10 @@ export const html = honoHtml as (strings: TemplateStringsArray, ...values: reado
 const SHEET = raw(`${STYLE}</style>`)
 const SHEET_WITHOUT_NONCE = raw(`<style>${STYLE}</style>`)
 
-/** The frame of every relay page, as a finished document: one card, the shared stylesheet, no scripts. */
+/** The frame of every relay page, as a finished standards-mode document: one card, the shared stylesheet, no scripts. */
 export function layout(title: string, tone: Tone, nonce: string | undefined, content: Html): string {
   const style = nonce === undefined ? SHEET_WITHOUT_NONCE : html`<style nonce="${nonce}">${SHEET}`
-  return html`<html lang="en"><head><meta charset="utf-8"/>\
+  return html`<!doctype html><html lang="en"><head><meta charset="utf-8"/>\
 <meta name="viewport" content="width=device-width, initial-scale=1"/><meta name="robots" content="noindex"/>\
 <title>${title}</title>${style}</head>\
 <body><main class="${tone}" role="main"><div class="mark" aria-hidden="true">${MARKS[tone]}</div><h1>${title}</h1>\

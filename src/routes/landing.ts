@@ -44,5 +44,5 @@ export interface LandingOptions {
 /** Mounts `GET /`. */
 export function mountLanding(app: Relay, deps: RouteDeps, options: LandingOptions = {}): void {
   const unityHost = new URL(deps.config.authorizeEndpoint).host
-  app.get('/', (c) => c.html(`<!doctype html>${landingPage({ unityHost, metadataPath: options.metadataPath, nonce: c.get('secureHeadersNonce') })}`))
+  app.get('/', (c) => c.html(landingPage({ unityHost, metadataPath: options.metadataPath, nonce: c.get('secureHeadersNonce') })))
 }

@@ -17,6 +17,7 @@ export const callbackCases = [
     const body = await response.text()
     assert.equal(response.status, 200)
     assert.match(response.headers.get('Content-Type') ?? '', /^text\/html/)
+    assert.ok(body.startsWith('<!doctype html>'), 'a standards-mode document')
     assert.match(body, /You are signed in/)
     assert.equal(body.includes(CODE), false, 'the page must not show the code')
     assert.match(body, /<style nonce="[\w+/=-]+">[^<]*font: 16px\/1\.5 system-ui, -apple-system, "Segoe UI"/, 'the stylesheet must reach the page unescaped')

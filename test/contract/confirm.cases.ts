@@ -60,6 +60,7 @@ export const confirmCases = [
     assert.equal(response.headers.get('Location'), null)
     assertPageHeaders(response, { referrerPolicy: 'same-origin', formAction: "'self' https://unity.example.com" })
     assert.ok(page.includes(`<div class="user-code" role="status" aria-label="Code ${(await userCodeFor(flow.challenge)).split('').join(' ')}">${await userCodeFor(flow.challenge)}</div>`), page)
+    assert.ok(page.startsWith('<!doctype html>'), 'a standards-mode document')
     assert.match(page, /sign you in to Unity at <strong>unity\.example\.com<\/strong>/)
     assert.match(page, /use Unity’s API as you \(scope: api\)/)
     assert.match(page, /Only continue if you started signing in from an app yourself, and that app shows this code/)

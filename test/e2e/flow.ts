@@ -238,6 +238,8 @@ export async function screenshots(page: Page, name: string): Promise<void> {
   // A declaration the browser could not parse is dropped silently; the font one is the canary.
   const font = await page.evaluate(() => getComputedStyle(document.body).fontFamily)
   assert.match(font, /^system-ui\b/, `the page's font declaration was dropped (body font-family: ${font})`)
+  // Without a doctype the browser lays the page out in quirks mode.
+  assert.equal(await page.evaluate(() => document.compatMode), 'CSS1Compat', 'the page renders in standards mode')
   await mkdir(ARTIFACTS_DIR, { recursive: true })
   const original = page.viewportSize()
   for (const [label, size] of Object.entries(VIEWPORTS)) {

@@ -59,7 +59,7 @@ describe('pages', () => {
   it('every page is one document with the stylesheet allowed by the nonce, and none without one', () => {
     for (const [name, { render, fields }] of Object.entries(PAGES)) {
       const page = render({ ...fields, nonce: 'Ab+/9=' })
-      expect(page, name).toMatch(/^<html lang="en"><head>.*<style nonce="Ab\+\/9=">\n:root \{.*<\/style><\/head><body>.*<\/body><\/html>$/s)
+      expect(page, name).toMatch(/^<!doctype html><html lang="en"><head>.*<style nonce="Ab\+\/9=">\n:root \{.*<\/style><\/head><body>.*<\/body><\/html>$/s)
       expect(page, name).toContain('font: 16px/1.5 system-ui, -apple-system, "Segoe UI"')
       expect(render({ ...fields, nonce: undefined as unknown as string }), name).toContain('<style>\n:root {')
     }
