@@ -27,6 +27,8 @@ export interface Scenario {
   prepare(server: BenchServer, tag: string, n: number): Promise<(i: number) => Request>
   /** Stateless scenarios run for the fixed duration. */
   readonly stateless: boolean
+  /** Measured on workerd only, and reported next to the others with no target. */
+  readonly workerdOnlyNoTarget?: true
 }
 
 const fixed = (request: Request) => async () => () => request
@@ -79,6 +81,7 @@ export function scenarios(confirmPage: boolean): Scenario[] {
     list.push(
       { id: 'floor-authorize-page', label: 'authorize page floor', status: 200, stateless: true, prepare: fixed({ path: `/bench/floor/authorize-page?code_challenge=${CHALLENGE}` }) },
       { id: 'authorize', label: 'GET /authorize (confirmation page)', floor: 'floor-authorize-page', status: 200, stateless: true, prepare: fixed({ path: authorizePath }) },
+      { id: 'authorize-emulated', label: 'GET /authorize (page), Miniflare-emulated rate limits', floor: 'floor-authorize-page', status: 200, stateless: true, workerdOnlyNoTarget: true, prepare: fixed({ path: authorizePath, headers: { 'X-Bench-Relay': 'emulated-limiter' } }) },
       { id: 'authorize-never', label: 'GET /authorize (CONFIRM_PAGE=never, 302)', floor: 'floor-authorize', status: 302, stateless: true, prepare: fixed({ path: authorizePath, headers: { 'X-Bench-Relay': 'never' } }) },
     )
   } else {
@@ -89,6 +92,18 @@ export function scenarios(confirmPage: boolean): Scenario[] {
     { id: 'callback', label: 'GET /callback', floor: 'floor-callback', status: 200, stateless: false, prepare: callback('/callback') },
     { id: 'floor-pending', label: 'pending poll floor', status: 400, stateless: true, prepare: uniquePoll('/bench/floor/pending') },
     { id: 'pending', label: 'POST /token pending poll', floor: 'floor-pending', status: 400, stateless: true, prepare: uniquePoll('/token') },
+    {
+      id: 'pending-emulated',
+      label: 'POST /token pending poll, Miniflare-emulated rate limits',
+      floor: 'floor-pending',
+      status: 400,
+      stateless: true,
+      workerdOnlyNoTarget: true,
+      prepare: async (server, tag) => {
+        const build = await uniquePoll('/token')(server, `e${tag}`)
+        return (i) => ({ ...build(i), headers: { ...FORM, 'X-Bench-Relay': 'emulated-limiter' } })
+      },
+    },
     { id: 'floor-token', label: 'token floor', status: 200, stateless: false, prepare: exchange('/bench/floor/token') },
     { id: 'token', label: 'POST /token exchange (stub Unity)', floor: 'floor-token', status: 200, stateless: false, prepare: exchange('/token') },
     { id: 'peer-authorize', label: 'peer: authorize (state put in KV)', status: 302, stateless: true, prepare: fixed({ path: `/bench/peer/authorize?code_challenge=${CHALLENGE}` }) },

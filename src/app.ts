@@ -27,7 +27,7 @@ import { mountDevice } from './routes/device.ts'
 import { METADATA_PATH, mountMetadata } from './routes/metadata.ts'
 import { mountLanding } from './routes/landing.ts'
 import { mountToken } from './routes/token.ts'
-import { API_CSP, fixedSecurityHeaders, newCspNonce, pageCsp } from './security-headers.ts'
+import { newCspNonce, setSecurityHeaders } from './security-headers.ts'
 import { importStateKeys } from './state.ts'
 import type { StateKeys } from './state.ts'
 import type { CodeStore } from './store.ts'
@@ -86,13 +86,10 @@ export function createRelay(deps: RelayDeps): Relay {
   }
 
   const app = createBaseApp(log)
+  // Each limiter is the first middleware on its paths, so it sees the request object the entry knows.
+  const clientKeyOf = (request: Request) => clientKey(clientIp(request))
   const perClientIp = (name: RateLimitName) =>
-    limitByClientIp({ limiter: limiters[name], retryAfterSeconds: config.rateLimits[name].periodSeconds, log })
-  // Read once, before any middleware can replace the request object the entry knows.
-  app.use(async (c, next) => {
-    c.set('clientKey', clientKey(clientIp(c.req.raw)))
-    await next()
-  })
+    limitByClientIp({ limiter: limiters[name], retryAfterSeconds: config.rateLimits[name].periodSeconds, log, clientKeyOf })
   // Counted before the body is read, so a flood costs the relay as little as possible.
   app.use('/authorize', perClientIp('authorize'))
   app.use('/callback', perClientIp('callback'))
@@ -145,20 +142,12 @@ export function createMisconfiguredRelay(error: RelayError, log: Logger = consol
 
 function createBaseApp(log: Logger): Relay {
   const app = new Hono<RelayEnv>()
-  app.use(fixedSecurityHeaders())
   app.use(async (c, next) => {
     const path = c.req.path
     c.set('errorFormat', BROWSER_PATHS.has(path) ? 'html' : 'json')
     if (!API_PATHS.has(path)) c.set('secureHeadersNonce', newCspNonce())
     await next()
-    // Set on the response in place: c.header() after next() would copy the whole Response.
-    const headers = c.res.headers
-    const nonce = c.get('secureHeadersNonce')
-    const page = nonce !== undefined && headers.get('Content-Type')?.startsWith('text/html') === true
-    headers.set('Content-Security-Policy', page ? pageCsp(nonce, c.get('formAction')) : API_CSP)
-    // RFC 6749 §5.1: responses carrying codes, tokens or cookies must not be cached.
-    headers.set('Cache-Control', 'no-store')
-    headers.set('Pragma', 'no-cache')
+    setSecurityHeaders(c.res.headers, c.get('secureHeadersNonce'), c.get('formAction'))
   })
   app.notFound((c) => renderError(c, new RelayError('not_found', 'There is nothing at this address.')))
   app.onError((err, c) => {

@@ -1,13 +1,10 @@
 /**
  * @module
- * Security headers for every response. The fixed ones come from hono/secure-headers, computed
- * once per isolate; the Content-Security-Policy is set here, because only an HTML page needs a
- * per-response nonce (for its inline stylesheet) and only a page with a form widens `form-action`.
+ * Security headers for every response: a fixed set, and a Content-Security-Policy that depends on
+ * the response, because only an HTML page needs a per-response nonce (for its inline stylesheet)
+ * and only a page with a form widens `form-action`.
  */
-import type { MiddlewareHandler } from 'hono'
-import { secureHeaders } from 'hono/secure-headers'
 import { toBase64Url } from './base64url.ts'
-import type { RelayEnv } from './routes/deps.ts'
 
 /** Every response that is not an HTML page: nothing may load, submit or frame anything. */
 export const API_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -23,12 +20,36 @@ export function newCspNonce(): string {
 }
 
 /**
- * The fixed security headers. A route may set its own `Referrer-Policy` (the confirmation page
- * needs `same-origin`), so existing headers are kept.
+ * The headers every response carries: hono/secure-headers' defaults, with `Referrer-Policy:
+ * no-referrer`, plus no caching. Set here in one pass on the finished response, where
+ * hono/secure-headers asks `has()` before each `set()`.
  */
-export const fixedSecurityHeaders = (): MiddlewareHandler<RelayEnv> =>
-  secureHeaders({
-    // RFC 9700 §4.2.4: the callback URL carries the code, so it must not leak via Referer.
-    referrerPolicy: 'no-referrer',
-    overwrite: false,
-  })
+const FIXED_HEADERS: readonly (readonly [name: string, value: string])[] = [
+  ['Cross-Origin-Resource-Policy', 'same-origin'],
+  ['Cross-Origin-Opener-Policy', 'same-origin'],
+  ['Origin-Agent-Cluster', '?1'],
+  ['Strict-Transport-Security', 'max-age=15552000; includeSubDomains'],
+  ['X-Content-Type-Options', 'nosniff'],
+  ['X-DNS-Prefetch-Control', 'off'],
+  ['X-Download-Options', 'noopen'],
+  ['X-Frame-Options', 'SAMEORIGIN'],
+  ['X-Permitted-Cross-Domain-Policies', 'none'],
+  ['X-XSS-Protection', '0'],
+  // RFC 6749 §5.1: responses carrying codes, tokens or cookies must not be cached.
+  ['Cache-Control', 'no-store'],
+  ['Pragma', 'no-cache'],
+]
+
+/**
+ * Sets the security headers on a finished response, in place (`c.header()` after `next()` would
+ * copy the whole Response). An HTML page made with `nonce` gets a policy allowing its stylesheet
+ * and `formAction`; anything else gets {@link API_CSP}.
+ */
+export function setSecurityHeaders(headers: Headers, nonce: string | undefined, formAction: string | undefined): void {
+  const page = nonce !== undefined && headers.get('Content-Type')?.startsWith('text/html') === true
+  for (const [name, value] of FIXED_HEADERS) headers.set(name, value)
+  // RFC 9700 §4.2.4: the callback URL carries the code, so it must not leak via Referer; a page
+  // that needs another policy (the confirmation page: same-origin) has set its own.
+  if (!headers.has('Referrer-Policy')) headers.set('Referrer-Policy', 'no-referrer')
+  headers.set('Content-Security-Policy', page ? pageCsp(nonce, formAction) : API_CSP)
+}

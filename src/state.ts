@@ -3,7 +3,7 @@
  * The OAuth `state`: a compact HMAC-SHA256 token that carries the whole flow, so `/authorize`
  * stores nothing (RFC 6749 §10.12). Format: `v1.<kid>.<payload>.<signature>`, all base64url.
  */
-import { fromBase64Url, toBase64Url } from './base64url.ts'
+import { asciiToBase64Url, base64UrlDecodedLength, decodeBase64UrlInto, toBase64Url } from './base64url.ts'
 import { RelayError } from './errors.ts'
 
 /** What a state carries between `/authorize` and `/callback`. */
@@ -39,11 +39,20 @@ export interface StateKeys {
 const VERSION = 'v1'
 /** Longest state accepted before any crypto, so oversized input costs nothing. */
 export const MAX_STATE_LENGTH = 1024
+/** Base64url characters of an HMAC-SHA256 signature (32 bytes). */
+const SIGNATURE_CHARACTERS = 43
 /** Tolerated clock difference between isolates for `iat` in the future. */
 const CLOCK_SKEW_SECONDS = 60
 const encoder = new TextEncoder()
 /** Refuses invalid UTF-8 instead of replacing it; reusable, since no call streams. */
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
+/**
+ * Holds each HMAC input, and each decoded part, for one synchronous step: WebCrypto copies its
+ * inputs before `sign()` and `verify()` return (WebCrypto §14.3.5, §14.3.6), so no call sees
+ * another's bytes, and a state costs no byte array (and no garbage) of its own. Text goes in the
+ * lower half, decoded bytes in the upper.
+ */
+const scratch = new Uint8Array(2 * MAX_STATE_LENGTH)
 
 /**
  * Imports HMAC keys from secrets, current first. The key id is derived from the key itself, so a
@@ -69,14 +78,14 @@ export async function signState(keys: StateKeys, payload: StatePayload): Promise
   const fields: unknown[] = [iat, exp, cc, sc, bh]
   if (rt !== undefined || dv) fields.push(rt ?? null)
   if (dv) fields.push(1)
-  const signed = `${VERSION}.${keys.current.kid}.${toBase64Url(encoder.encode(JSON.stringify(fields)))}`
-  const signature = await crypto.subtle.sign('HMAC', keys.current.key, encoder.encode(signed))
-  const state = `${signed}.${toBase64Url(signature)}`
+  const json = JSON.stringify(fields)
+  const signed = `${VERSION}.${keys.current.kid}.${asciiToBase64Url(json) ?? toBase64Url(encoder.encode(json))}`
   // A state the callback would refuse must be refused now, before the user signs in for nothing.
-  if (state.length > MAX_STATE_LENGTH) {
+  if (signed.length + 1 + SIGNATURE_CHARACTERS > MAX_STATE_LENGTH) {
     throw new RelayError('invalid_request', 'The sign-in request is too long: use a shorter return_to or scope.')
   }
-  return state
+  const signature = await crypto.subtle.sign('HMAC', keys.current.key, asciiInScratch(signed) ?? encoder.encode(signed))
+  return `${signed}.${toBase64Url(signature)}`
 }
 
 /**
@@ -89,11 +98,10 @@ export async function verifyState(keys: StateKeys, state: string, nowSeconds: nu
   const parts = state.length <= MAX_STATE_LENGTH ? state.split('.') : []
   const [version, kid, body, signatureText] = parts
   const key = keys.all.find((candidate) => candidate.kid === kid)
-  const signature = fromBase64Url(signatureText ?? '')
-  if (parts.length !== 4 || version !== VERSION || !key || !signature || body === undefined) throw invalidState()
-  if (!(await verifySignature(key.key, signature, `${version}.${kid}.${body}`))) throw invalidState()
+  if (parts.length !== 4 || version !== VERSION || !key || body === undefined || signatureText === undefined) throw invalidState()
+  if (!(await verifySignature(key.key, signatureText, state.slice(0, state.length - signatureText.length - 1)))) throw invalidState()
 
-  const payload = parsePayload(fromBase64Url(body))
+  const payload = parsePayload(payloadJson(body))
   if (!payload || payload.iat > nowSeconds + CLOCK_SKEW_SECONDS) throw invalidState()
   if (payload.exp <= nowSeconds) {
     throw new RelayError('expired_state', 'The sign-in took too long. Go back to the app and start again.')
@@ -101,19 +109,53 @@ export async function verifyState(keys: StateKeys, state: string, nowSeconds: nu
   return payload
 }
 
-async function verifySignature(key: CryptoKey, signature: Uint8Array<ArrayBuffer>, signed: string): Promise<boolean> {
+async function verifySignature(key: CryptoKey, signatureText: string, signed: string): Promise<boolean> {
+  const data = asciiInScratch(signed)
+  const signature = decodedInScratch(signatureText)
+  if (!data || !signature) return false
   try {
-    return await crypto.subtle.verify('HMAC', key, signature, encoder.encode(signed))
+    return await crypto.subtle.verify('HMAC', key, signature, data)
   } catch {
     return false
   }
 }
 
-function parsePayload(bytes: Uint8Array | null): StatePayload | null {
+/** `text` as bytes in the scratch buffer's lower half, or `null` if it is not ASCII. */
+function asciiInScratch(text: string): Uint8Array<ArrayBuffer> | null {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code > 127) return null
+    scratch[i] = code
+  }
+  return scratch.subarray(0, text.length)
+}
+
+/** Canonical base64url `text` decoded into the scratch buffer's upper half, or `null`. */
+function decodedInScratch(text: string): Uint8Array<ArrayBuffer> | null {
+  const length = base64UrlDecodedLength(text)
+  if (length < 0 || length > MAX_STATE_LENGTH) return null
+  const bytes = scratch.subarray(MAX_STATE_LENGTH, MAX_STATE_LENGTH + length)
+  return decodeBase64UrlInto(text, bytes) ? bytes : null
+}
+
+/** The payload's JSON text: valid UTF-8 only, though the relay itself signs ASCII. */
+function payloadJson(body: string): string | null {
+  const bytes = decodedInScratch(body)
   if (!bytes) return null
+  let ascii = true
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]! > 127) ascii = false
+  try {
+    return ascii ? String.fromCharCode.apply(null, bytes as unknown as number[]) : decoder.decode(bytes)
+  } catch {
+    return null
+  }
+}
+
+function parsePayload(json: string | null): StatePayload | null {
+  if (json === null) return null
   let value: unknown
   try {
-    value = JSON.parse(decoder.decode(bytes))
+    value = JSON.parse(json)
   } catch {
     return null
   }

@@ -169,6 +169,9 @@ async function readBounded(response: Response, maxBytes: number): Promise<string
     return undefined
   }
   if (!response.body) return ''
+  // HTTP framing ends an uncompressed body at its declared length, so it is read in one call;
+  // a compressed or undeclared one is counted as it streams in.
+  if (Number.isSafeInteger(declared) && !response.headers.has('Content-Encoding')) return response.text()
   const reader = response.body.getReader()
   const decoder = new TextDecoder()
   let size = 0

@@ -16,20 +16,24 @@ export interface LimitByClientIpOptions {
   /** Sent as `Retry-After` on a refusal: the limit's period. */
   readonly retryAfterSeconds: number
   readonly log: Logger
+  /** The request's rate-limit key (see `limits/client-ip.ts`), from the runtime entry's client address. */
+  readonly clientKeyOf: (request: Request) => string
 }
 
 /**
  * Refuses a client address that has used up its limit with 429 and `Retry-After` (RFC 6585 §4),
- * rendered as a page or JSON like every other error on the route. The key is the request's
- * `clientKey` variable, which `createRelay` sets from the runtime entry's client address.
+ * rendered as a page or JSON like every other error on the route. Sets the `clientKey` variable
+ * for later checks on the same request (the refresh limit).
  *
  * @example
- * app.use('/device', limitByClientIp({ limiter: limiters.device, retryAfterSeconds: 60, log }))
+ * app.use('/device', limitByClientIp({ limiter: limiters.device, retryAfterSeconds: 60, log, clientKeyOf }))
  */
-export function limitByClientIp({ limiter, retryAfterSeconds, log }: LimitByClientIpOptions): MiddlewareHandler<RelayEnv> {
+export function limitByClientIp({ limiter, retryAfterSeconds, log, clientKeyOf }: LimitByClientIpOptions): MiddlewareHandler<RelayEnv> {
   if (!Number.isSafeInteger(retryAfterSeconds) || retryAfterSeconds < 1) throw new RangeError('limitByClientIp: retryAfterSeconds must be a whole number of seconds')
   return async function limitByClientIpHandler(c, next) {
-    if (limiter && !(await isAllowed(limiter, c.get('clientKey'), log))) {
+    const key = clientKeyOf(c.req.raw)
+    c.set('clientKey', key)
+    if (limiter && !(await isAllowed(limiter, key, log))) {
       throw tooManyRequests(retryAfterSeconds)
     }
     await next()

@@ -215,4 +215,42 @@ export const limitsCases = [
     assert.ok(pulled <= 64 * 1024 + 2 * 16 * 1024 + 64, `read ${pulled} bytes`)
     assert.ok(await relay.raw.get(flow.challenge), 'record kept for a retry')
   }),
+
+  contract('upstream: an answer with a declared length is read whole, but a compressed one is still counted as it streams', async (start) => {
+    const declared = await start({
+      wrapFetch: (fetch) => async (input, init) => {
+        const answer = await fetch(input, init)
+        const text = await answer.text()
+        return new Response(text, { status: answer.status, headers: { 'Content-Type': 'application/json', 'Content-Length': String(new TextEncoder().encode(text).byteLength) } })
+      },
+    })
+    const flow = await declared.authorize()
+    assert.equal((await declared.callback(flow, { code: CODE, state: flow.state })).status, 200)
+    declared.unity.expectTokenCall({ grant_type: 'authorization_code', code: CODE, redirect_uri: `${RELAY_ORIGIN}/callback`, code_verifier: flow.verifier }, { status: 200, body: TOKENS })
+    const tokens = await declared.pickup(flow.verifier)
+    assert.equal(tokens.status, 200)
+    assert.deepEqual(await tokens.json(), JSON.parse(TOKENS))
+
+    // fetch decompresses: a small declared (compressed) length says nothing about what is read.
+    let pulled = 0
+    const compressed = await start({
+      wrapFetch: (fetch) => async (input, init) => {
+        await fetch(input, init)
+        const chunk = new TextEncoder().encode(`{"access_token":"${'a'.repeat(16 * 1024)}`)
+        return new Response(new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (pulled >= 400 * MiB) return controller.close()
+            pulled += chunk.byteLength
+            controller.enqueue(chunk)
+          },
+        }, { highWaterMark: 0 }), { status: 200, headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'Content-Length': '1000' } })
+      },
+    })
+    const bomb = await compressed.authorize()
+    assert.equal((await compressed.callback(bomb, { code: CODE, state: bomb.state })).status, 200)
+    compressed.unity.expectTokenCall({ grant_type: 'authorization_code', code: CODE, redirect_uri: `${RELAY_ORIGIN}/callback`, code_verifier: bomb.verifier }, { status: 200, body: TOKENS })
+    const body = await assertJsonError(await compressed.pickup(bomb.verifier), 502, 'server_error')
+    assert.match(String(body.error_description), /larger than 64 KiB/)
+    assert.ok(pulled <= 64 * 1024 + 2 * 16 * 1024 + 64, `read ${pulled} bytes`)
+  }),
 ]

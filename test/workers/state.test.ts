@@ -55,6 +55,31 @@ describe('signState / verifyState', () => {
     expect('dv' in (await verifyState(keys, await signState(keys, PAYLOAD), NOW))).toBe(false)
   })
 
+  it('round-trips a payload that is not ASCII (signed as UTF-8), and rejects invalid UTF-8', async () => {
+    const keys = await importStateKeys([SECRET])
+    const payload = { ...PAYLOAD, sc: 'api lecture-écriture', rt: 'https://app.example.com/été' }
+    expect(await verifyState(keys, await signState(keys, payload), NOW)).toEqual(payload)
+    const utf8 = `[${NOW},${NOW + 600},"${PAYLOAD.cc}","api","${PAYLOAD.bh}","https://app.example.com/\u00e9t\u00e9"]`
+    expect(await verifyState(keys, await signRaw(keys, utf8), NOW)).toMatchObject({ rt: 'https://app.example.com/\u00e9t\u00e9' })
+    // A lone continuation byte: the signature is right, the payload is not UTF-8.
+    const signed = `v1.${keys.current.kid}.${toBase64Url(new Uint8Array([0x5b, 0x80, 0x5d]))}`
+    const forged = `${signed}.${toBase64Url(await crypto.subtle.sign('HMAC', keys.current.key, new TextEncoder().encode(signed)))}`
+    expect(await errorCode(verifyState(keys, forged, NOW))).toBe('invalid_state')
+  })
+
+  it('keeps 200 signs and verifies in flight apart (the HMAC inputs share one buffer)', async () => {
+    const keys = await importStateKeys([SECRET, OTHER_SECRET])
+    const payloads = Array.from({ length: 200 }, (_, i) => ({ ...PAYLOAD, cc: `${PAYLOAD.cc.slice(0, 40)}${String(i).padStart(3, '0')}`, ...(i % 3 ? {} : { rt: undefined }) }))
+    const states = await Promise.all(payloads.map((payload) => signState(keys, payload)))
+    const verified = await Promise.all(states.map((state) => verifyState(keys, state, NOW)))
+    expect(verified.map((payload) => payload.cc)).toEqual(payloads.map((payload) => payload.cc))
+    // Interleaved with forgeries: every forged state fails and every genuine one passes.
+    const forged = states.map((state) => `${state.slice(0, -2)}${state.endsWith('AA') ? 'BA' : 'AA'}`)
+    const outcomes = await Promise.all([...states, ...forged].map((state) => errorCode(verifyState(keys, state, NOW))))
+    expect(outcomes.slice(0, 200).every((code) => code === 'accepted')).toBe(true)
+    expect(outcomes.slice(200).every((code) => code === 'invalid_state')).toBe(true)
+  })
+
   it('has the documented shape', async () => {
     const keys = await importStateKeys([SECRET])
     const state = await signState(keys, PAYLOAD)
