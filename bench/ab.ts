@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     console.error(round === 0 ? 'warm-up' : `round ${round}/${ROUNDS}`)
     for (const runtime of ['workerd', 'deno']) {
       for (const scenario of list) {
-        if (runtime !== 'workerd' && scenario.workerdOnlyNoTarget) continue
+        if (runtime !== 'workerd' && scenario.workerdOnly) continue
         for (const label of round % 2 ? ['after', 'before'] : ['before', 'after']) {
           const key = `${runtime} ${label}:${scenario.id}`
           const result = await runScenario(servers[`${runtime} ${label}`]!, scenario, {

@@ -7,6 +7,7 @@
  */
 import { Hono } from 'hono'
 import { bindingCookieName, createBinding } from '../src/binding.ts'
+import { setSecurityHeaders } from '../src/security-headers.ts'
 import { importStateKeys, signState } from '../src/state.ts'
 import type { FlowRecord } from '../src/store.ts'
 import { benchVerifier } from './settings.ts'
@@ -77,6 +78,12 @@ export function createBenchApp(deps: BenchDeps): Hono {
   const app = new Hono()
 
   app.get('/bench/hello', (c) => c.text('Hello Hono!'))
+  // Not a floor of the issue's: hello with the headers every relay response carries, to price them.
+  app.get('/bench/hello-headers', (c) => {
+    const response = c.text('Hello Hono!')
+    setSecurityHeaders(response.headers, undefined, undefined)
+    return response
+  })
 
   // /authorize's floor: 32 random bytes, one SHA-256, one HMAC sign, then a 302.
   const authorizeFloor = async (challenge: string) => {

@@ -27,8 +27,10 @@ export interface Scenario {
   prepare(server: BenchServer, tag: string, n: number): Promise<(i: number) => Request>
   /** Stateless scenarios run for the fixed duration. */
   readonly stateless: boolean
-  /** Measured on workerd only, and reported next to the others with no target. */
-  readonly workerdOnlyNoTarget?: true
+  /** Reported next to the others, but its ratio to the floor is not one of the issue's targets. */
+  readonly noTarget?: true
+  /** Measured on workerd only. */
+  readonly workerdOnly?: true
 }
 
 const fixed = (request: Request) => async () => () => request
@@ -74,6 +76,7 @@ export function scenarios(confirmPage: boolean): Scenario[] {
   const authorizePath = `/authorize?code_challenge=${CHALLENGE}&code_challenge_method=S256`
   const list: Scenario[] = [
     { id: 'hello', label: 'Hono hello (floor)', status: 200, stateless: true, prepare: fixed({ path: '/bench/hello' }) },
+    { id: 'hello-headers', label: "Hono hello + the 14 headers every relay response carries", floor: 'hello', noTarget: true, status: 200, stateless: true, prepare: fixed({ path: '/bench/hello-headers' }) },
     { id: 'healthz', label: '/healthz', floor: 'hello', status: 200, stateless: true, prepare: fixed({ path: '/healthz' }) },
     { id: 'floor-authorize', label: 'authorize floor', status: 302, stateless: true, prepare: fixed({ path: `/bench/floor/authorize?code_challenge=${CHALLENGE}` }) },
   ]
@@ -81,7 +84,8 @@ export function scenarios(confirmPage: boolean): Scenario[] {
     list.push(
       { id: 'floor-authorize-page', label: 'authorize page floor', status: 200, stateless: true, prepare: fixed({ path: `/bench/floor/authorize-page?code_challenge=${CHALLENGE}` }) },
       { id: 'authorize', label: 'GET /authorize (confirmation page)', floor: 'floor-authorize-page', status: 200, stateless: true, prepare: fixed({ path: authorizePath }) },
-      { id: 'authorize-emulated', label: 'GET /authorize (page), Miniflare-emulated rate limits', floor: 'floor-authorize-page', status: 200, stateless: true, workerdOnlyNoTarget: true, prepare: fixed({ path: authorizePath, headers: { 'X-Bench-Relay': 'emulated-limiter' } }) },
+      { id: 'authorize-emulated', label: 'GET /authorize (page), Miniflare-emulated rate limits', floor: 'floor-authorize-page', status: 200, stateless: true, noTarget: true,
+      workerdOnly: true, prepare: fixed({ path: authorizePath, headers: { 'X-Bench-Relay': 'emulated-limiter' } }) },
       { id: 'authorize-never', label: 'GET /authorize (CONFIRM_PAGE=never, 302)', floor: 'floor-authorize', status: 302, stateless: true, prepare: fixed({ path: authorizePath, headers: { 'X-Bench-Relay': 'never' } }) },
     )
   } else {
@@ -98,7 +102,8 @@ export function scenarios(confirmPage: boolean): Scenario[] {
       floor: 'floor-pending',
       status: 400,
       stateless: true,
-      workerdOnlyNoTarget: true,
+      noTarget: true,
+      workerdOnly: true,
       prepare: async (server, tag) => {
         const build = await uniquePoll('/token')(server, `e${tag}`)
         return (i) => ({ ...build(i), headers: { ...FORM, 'X-Bench-Relay': 'emulated-limiter' } })

@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   const rate: Record<string, number> = {}
   for (const runtime of runtimes) {
     for (const scenario of list) {
-      if (runtime !== 'workerd' && scenario.workerdOnlyNoTarget) continue
+      if (runtime !== 'workerd' && scenario.workerdOnly) continue
       const result = await runScenario(servers[runtime], scenario, { connections: CONNECTIONS, seconds: 0.3, amount: 150, ticksPerSecond: TICKS, tag: `w${runtime[0]}` })
       rate[`${runtime}:${scenario.id}`] = result.rps
       check(runtime, scenario, result)
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     log(`round ${round}/${ROUNDS}`)
     for (const runtime of runtimes) {
       for (const scenario of list) {
-        if (runtime !== 'workerd' && scenario.workerdOnlyNoTarget) continue
+        if (runtime !== 'workerd' && scenario.workerdOnly) continue
         const key = `${runtime}:${scenario.id}`
         const amount = Math.max(300, Math.round((rate[key] ?? 1000) * SECONDS))
         const result = await runScenario(servers[runtime], scenario, { connections: CONNECTIONS, seconds: SECONDS, amount, ticksPerSecond: TICKS, tag: `${round}${runtime[0]}` })
@@ -225,7 +225,7 @@ function summarise(list: Scenario[], runs: Record<string, RunResult[]>, extra: E
         id: scenario.id,
         label: scenario.label,
         floor: scenario.floor,
-        target: !scenario.workerdOnlyNoTarget,
+        target: !scenario.noTarget,
         rps: median(mine.map((run) => run.rps)),
         cpuMicrosPerRequest: median(mine.map((run) => run.cpuMicrosPerRequest)),
         vsFloorCpu: ratio((run) => run.cpuMicrosPerRequest, true),

@@ -1,36 +1,40 @@
 /**
  * @module
- * `node bench/profile-deno.ts <scenario id> [seconds]`: runs the Deno bench server under one
+ * `npm run bench:profile -- <scenario id> [seconds]`: runs the Deno bench server under one
  * scenario's load with V8's sampling profiler attached over the inspector, prints the functions
- * with the most self time and writes the profile to bench/.out/ (open it in Chrome DevTools).
+ * with the most self time on the isolate's thread and writes the profile to bench/.out/ (open it
+ * in Chrome DevTools). Deno only: Miniflare's inspector proxy reset the connection under load.
  * Binds 127.0.0.1 only and stops by itself.
  */
 import { spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { runScenario, scenarios } from './load.ts'
+import { freePort } from './processes.ts'
 import type { BenchServer } from './processes.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
+const OUT = join(ROOT, 'bench/.out')
 const [id, seconds = '3'] = process.argv.slice(2)
-const scenario = scenarios(true).find((candidate) => candidate.id === id)
-if (!scenario) throw new Error(`usage: node bench/profile-deno.ts <${scenarios(true).map((s) => s.id).join('|')}> [seconds]`)
+const scenario = scenarios(true).find((candidate) => candidate.id === id && !candidate.workerdOnly)
+if (!scenario) throw new Error(`usage: npm run bench:profile -- <${scenarios(true).filter((s) => !s.workerdOnly).map((s) => s.id).join('|')}> [seconds]`)
+mkdirSync(OUT, { recursive: true })
 
-const child = spawn(join(ROOT, 'node_modules/.bin/deno'), ['run', '--inspect=127.0.0.1:0', '--allow-net', '--allow-env', '--allow-read', join(ROOT, 'bench/deno.ts')], {
+const inspectorPort = await freePort()
+const child = spawn(join(ROOT, 'node_modules/.bin/deno'), ['run', `--inspect=127.0.0.1:${inspectorPort}`, '--allow-net', '--allow-env', '--allow-read', join(ROOT, 'bench/deno.ts')], {
   stdio: ['pipe', 'pipe', 'pipe'],
   env: { ...process.env, NO_COLOR: '1' },
 })
 const timeout = setTimeout(() => child.kill('SIGKILL'), 120_000)
 try {
-  const inspectorUrl = new Promise<string>((found) => child.stderr.on('data', (data: Buffer) => {
-    const match = /ws:\/\/[^\s]+/.exec(String(data))
-    if (match) found(match[0])
-  }))
+  child.stderr.on('data', () => {})
   const first = await new Promise<string>((found) => child.stdout.once('data', (data: Buffer) => found(String(data))))
   child.stdout.on('data', () => {})
   const { url, pid } = JSON.parse(first.split('\n')[0]!) as { url: string; pid: number }
   const server = { url, pid, child } as unknown as BenchServer
-  const socket = new WebSocket(await inspectorUrl)
+  const [target] = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as { webSocketDebuggerUrl: string }[]
+  if (!target) throw new Error('the Deno inspector lists no target')
+  const socket = new WebSocket(target.webSocketDebuggerUrl)
   await new Promise((open) => socket.addEventListener('open', open, { once: true }))
   let lastId = 0
   const replies = new Map<number, (result: unknown) => void>()
@@ -50,8 +54,7 @@ try {
   await runScenario(server, scenario, options)
   type Node = { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }
   const { profile } = await send<{ profile: { nodes: Node[]; samples: number[] } }>('Profiler.stop')
-  mkdirSync(join(ROOT, 'bench/.out'), { recursive: true })
-  writeFileSync(join(ROOT, `bench/.out/deno-${id}.cpuprofile`), JSON.stringify(profile))
+  writeFileSync(join(OUT, `deno-${id}.cpuprofile`), JSON.stringify(profile))
   const byId = new Map(profile.nodes.map((node) => [node.id, node]))
   const self = new Map<string, number>()
   for (const sample of profile.samples) {
@@ -65,5 +68,6 @@ try {
   socket.close()
 } finally {
   clearTimeout(timeout)
-  child.kill('SIGKILL')
+  child.stdin.end()
+  child.kill('SIGTERM')
 }
