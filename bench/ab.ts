@@ -7,7 +7,7 @@
  * BENCH_ROUNDS (default 5) and BENCH_SECONDS (default 1) apply.
  */
 import { execFileSync, execSync } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { build } from 'esbuild'
@@ -50,13 +50,22 @@ async function prepare(name: string, rev: string | undefined): Promise<string> {
   return dir
 }
 
+/** deno.json plus the JSX settings that revisions before the hono/html pages need (harmless without JSX). */
+function denoConfig(): string {
+  const path = join(OUT, 'deno.json')
+  const config = readFileSync(join(ROOT, 'deno.json'), 'utf8')
+  writeFileSync(path, config.replace('{', '{\n  "compilerOptions": { "jsx": "react-jsx", "jsxImportSource": "hono/jsx" },'))
+  return path
+}
+
 async function main(): Promise<void> {
   rmSync(OUT, { recursive: true, force: true })
   const dirs = { after: await prepare('after', undefined), before: await prepare('before', baseline) }
+  const config = denoConfig()
   const servers: Record<string, BenchServer> = {}
   for (const [label, dir] of Object.entries(dirs)) {
     servers[`workerd ${label}`] = await startServer(join(BIN, 'node'), [join(ROOT, 'bench/serve-workerd.ts'), join(dir, 'worker.js')], { ...process.env, TMPDIR: storageDir })
-    servers[`deno ${label}`] = await startServer(join(BIN, 'deno'), ['run', '--allow-net', '--allow-env', '--allow-read', `--config=${join(ROOT, 'deno.json')}`, join(dir, 'bench/deno.ts')], { ...process.env, NO_COLOR: '1' })
+    servers[`deno ${label}`] = await startServer(join(BIN, 'deno'), ['run', '--allow-net', '--allow-env', '--allow-read', `--config=${config}`, join(dir, 'bench/deno.ts')], { ...process.env, NO_COLOR: '1' })
   }
   const confirmPage = (await fetch(new URL('/authorize?code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256', servers['workerd after']!.url), { redirect: 'manual' })).status === 200
   const list = scenarios(confirmPage).filter((scenario) => only.length === 0 || only.includes(scenario.id))

@@ -308,7 +308,7 @@ function render(results: ReturnType<typeof summarise>): string {
     lines.push(`| ${runtime}, 64 in flight | ${f(codec.relay64, 1)} | ${f(codec.raw64, 1)} | ${f(codec.ratio64, 2)} |`)
   }
   lines.push(`| keep_names = true adds (esbuild, minified / gzip) | ${f(sizes.keepNamesMinifiedBytes / 1024, 1)} KiB / ${f(sizes.keepNamesGzipBytes / 1024, 1)} KiB | | |`)
-  lines.push(`| JSX runtime + pages, share of the minified bundle | ${f(sizes.jsxMinifiedBytes / 1024, 1)} KiB | | ${f((100 * sizes.jsxMinifiedBytes) / sizes.relayMinifiedBytes, 0)} % |`)
+  lines.push(`| pages + hono/html, share of the minified bundle | ${f(sizes.pagesMinifiedBytes / 1024, 1)} KiB | | ${f((100 * sizes.pagesMinifiedBytes) / sizes.relayMinifiedBytes, 0)} % |`)
   lines.push('', 'Targets:')
   for (const target of results.targets) lines.push(`  ${target.met ? 'met   ' : 'MISSED'} ${target.target}: ${f(target.value, 2)}`)
   lines.push('', `${results.targets.filter((target) => target.met).length} of ${results.targets.length} targets met; bench took ${results.durationSeconds} s.`)
