@@ -27,7 +27,6 @@ export function mountAuthorize(app: Relay, deps: RouteDeps): void {
       log.info('authorize.redirect', { flow: flowId(flow.challenge) })
       return c.redirect(unity.authorizeUrl({ redirectUri: deps.redirectUriFor(c), scope: flow.scope, state, challenge: flow.challenge }), 302)
     }
-    log.info('authorize.confirm', { flow: flowId(flow.challenge) })
     return confirmation.page(c, flow, state)
   })
 

@@ -66,7 +66,6 @@ export function mountDevice(app: Relay, deps: RouteDeps): void {
     }
     const flow = { challenge: record.cc, scope: record.sc, device: { expiresAt: record.exp } }
     const state = await confirmation.begin(c, flow)
-    log.info('device.confirm', { flow: flowId(record.cc) })
     return confirmation.page(c, flow, state)
   })
 }
