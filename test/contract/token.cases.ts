@@ -21,6 +21,12 @@ async function signedIn(start: Start, env: Record<string, string | undefined> = 
   return { relay, flow }
 }
 
+function multipart(fields: Record<string, string>): FormData {
+  const data = new FormData()
+  for (const [name, value] of Object.entries(fields)) data.append(name, value)
+  return data
+}
+
 function exchangeForm(verifier: string): Record<string, string> {
   return { grant_type: 'authorization_code', code: CODE, redirect_uri: `${RELAY_ORIGIN}/callback`, code_verifier: verifier }
 }
@@ -212,6 +218,10 @@ export const tokenCases = [
       [form(`grant_type=authorization_code&code_verifier=${flow.verifier.slice(1)}%21`), 'invalid_request'],
       [form(`grant_type=authorization_code&code_verifier=${flow.verifier}&code_verifier=${flow.verifier}`), 'invalid_request'],
       [form(`grant_type=authorization_code&grant_type=refresh_token&code_verifier=${flow.verifier}`), 'invalid_request'],
+      [form(`grant_type=authorization_code&code_verifier=${flow.verifier}&code_verifier=a&code_verifier=b`), 'invalid_request'],
+      // RFC 6749 §4.1.3: only application/x-www-form-urlencoded, so a multipart body is refused unread.
+      [{ method: 'POST', body: multipart({ grant_type: 'authorization_code', code_verifier: flow.verifier }) }, 'invalid_request'],
+      [{ method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: `grant_type=authorization_code&code_verifier=${flow.verifier}` }, 'invalid_request'],
       [form(`grant_type=refresh_token`), 'invalid_request'],
       [form(`grant_type=refresh_token&refresh_token=x&scope=a%20%20b`), 'invalid_scope'],
     ]
