@@ -76,6 +76,8 @@ export class RelayError extends Error {
   readonly description: string
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
+  /** The JSON body, made once: the pending poll's error is one instance answered again and again. */
+  #json: string | undefined
 
   constructor(code: RelayErrorCode, description: string, options: RelayErrorOptions = {}) {
     super(`${code}: ${description}`, { cause: options.cause })
@@ -94,10 +96,8 @@ export class RelayError extends Error {
   /** Renders the error; `nonce` allows the page's inline stylesheet under the CSP. */
   toResponse(format: ErrorFormat, nonce?: string): Response {
     if (format === 'json') {
-      return Response.json(
-        { error: this.oauthError, error_description: this.description },
-        { status: this.status, headers: this.headers },
-      )
+      this.#json ??= JSON.stringify({ error: this.oauthError, error_description: this.description })
+      return new Response(this.#json, { status: this.status, headers: { ...this.headers, 'Content-Type': 'application/json' } })
     }
     const page = errorPage({ title: ERROR_SPECS[this.code].title, message: this.description, code: this.code, nonce })
     return new Response(page, {

@@ -20,7 +20,10 @@ const PENDING = new RelayError('authorization_pending', 'The user has not finish
 /** Mounts `POST /token` and its CORS preflight. */
 export function mountToken(app: Relay, deps: RouteDeps): void {
   const { config, store, unity, log, limiters } = deps
-  app.use('/token', cors({ origin: (origin) => (config.returnToOrigins.includes(origin) ? origin : null), allowMethods: ['POST'], maxAge: 600 }))
+  const corsForApps = cors({ origin: (origin) => (config.returnToOrigins.includes(origin) ? origin : null), allowMethods: ['POST'], maxAge: 600 })
+  // Only a browser's cross-origin request carries Origin; for the rest, hono/cors would only add
+  // `Vary: Origin` (moot on a no-store answer), by copying the whole Response after the handler.
+  app.use('/token', (c, next) => (c.req.header('Origin') === undefined ? next() : corsForApps(c, next)))
 
   app.post('/token', tokenForm, async (c) => {
     const input = c.req.valid('form')
