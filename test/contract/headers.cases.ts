@@ -22,6 +22,13 @@ function assertCommonHeaders(response: Response, what: string, referrerPolicy = 
   assert.equal(header('X-Frame-Options'), 'SAMEORIGIN', `${what}: X-Frame-Options`)
   assert.equal(header('Cross-Origin-Opener-Policy'), 'same-origin', `${what}: Cross-Origin-Opener-Policy`)
   assert.equal(header('Strict-Transport-Security'), 'max-age=15552000; includeSubDomains', `${what}: Strict-Transport-Security`)
+  // The rest of hono/secure-headers' defaults, which the relay sets itself in one pass.
+  assert.equal(header('Cross-Origin-Resource-Policy'), 'same-origin', `${what}: Cross-Origin-Resource-Policy`)
+  assert.equal(header('Origin-Agent-Cluster'), '?1', `${what}: Origin-Agent-Cluster`)
+  assert.equal(header('X-DNS-Prefetch-Control'), 'off', `${what}: X-DNS-Prefetch-Control`)
+  assert.equal(header('X-Download-Options'), 'noopen', `${what}: X-Download-Options`)
+  assert.equal(header('X-Permitted-Cross-Domain-Policies'), 'none', `${what}: X-Permitted-Cross-Domain-Policies`)
+  assert.equal(header('X-XSS-Protection'), '0', `${what}: X-XSS-Protection`)
   return header('Content-Security-Policy') ?? ''
 }
 
