@@ -16,9 +16,13 @@ const CODE = 'unity-code-0123456789'
 const TOKENS = '{"access_token":"at-123","token_type":"Bearer","refresh_token":"rt-456"}'
 const MiB = 1024 * 1024
 
-/** A body of `totalBytes` that is produced only as it is read, counting what was pulled. */
-function lazyBody(totalBytes: number): { stream: ReadableStream<Uint8Array>; pulled: () => number } {
-  const chunk = new TextEncoder().encode('grant_type=refresh_token&refresh_token='.padEnd(64 * 1024, 'x'))
+const FORM_CHUNK = new TextEncoder().encode('grant_type=refresh_token&refresh_token='.padEnd(64 * 1024, 'x'))
+const TOKEN_CHUNK = new TextEncoder().encode(`{"access_token":"${'a'.repeat(16 * 1024)}`)
+/** The most of an oversized Unity answer the relay may pull: its 64 KiB limit, plus what is in flight. */
+const MOST_PULLED = 64 * 1024 + 2 * 16 * 1024 + 64
+
+/** A body of `totalBytes`, repeating `chunk`, that is produced only as it is read, counting what was pulled. */
+function lazyBody(totalBytes: number, chunk = FORM_CHUNK): { stream: ReadableStream<Uint8Array>; pulled: () => number } {
   let pulled = 0
   const stream = new ReadableStream<Uint8Array>({
     pull(controller) {
@@ -28,6 +32,17 @@ function lazyBody(totalBytes: number): { stream: ReadableStream<Uint8Array>; pul
     },
   }, { highWaterMark: 0 })
   return { stream, pulled: () => pulled }
+}
+
+/** Unity answering 200 with 400 MB of one access token (under `headers`), produced only as the relay reads it. */
+function endlessTokenAnswer(headers: Record<string, string> = {}) {
+  let body: ReturnType<typeof lazyBody> | undefined
+  const wrapFetch = (fetch: typeof globalThis.fetch): typeof globalThis.fetch => async (input, init) => {
+    await fetch(input, init)
+    body = lazyBody(400 * MiB, TOKEN_CHUNK)
+    return new Response(body.stream, { status: 200, headers: { 'Content-Type': 'application/json', ...headers } })
+  }
+  return { wrapFetch, pulled: () => body?.pulled() ?? 0 }
 }
 
 function postForm(path: string, body: string, peer = '203.0.113.7'): [string, RequestInit] {
@@ -193,26 +208,14 @@ export const limitsCases = [
   }),
 
   contract('upstream: a Unity answer over 64 KiB is 502 upstream_invalid_response, read no further, and the record stays', async (start) => {
-    let pulled = 0
-    const relay = await start({
-      wrapFetch: (fetch) => async (input, init) => {
-        await fetch(input, init)
-        const chunk = new TextEncoder().encode(`{"access_token":"${'a'.repeat(16 * 1024)}`)
-        return new Response(new ReadableStream<Uint8Array>({
-          pull(controller) {
-            if (pulled >= 400 * MiB) return controller.close()
-            pulled += chunk.byteLength
-            controller.enqueue(chunk)
-          },
-        }, { highWaterMark: 0 }), { status: 200, headers: { 'Content-Type': 'application/json' } })
-      },
-    })
+    const unity = endlessTokenAnswer()
+    const relay = await start({ wrapFetch: unity.wrapFetch })
     const flow = await relay.authorize()
     assert.equal((await relay.callback(flow, { code: CODE, state: flow.state })).status, 200)
     relay.unity.expectTokenCall({ grant_type: 'authorization_code', code: CODE, redirect_uri: `${RELAY_ORIGIN}/callback`, code_verifier: flow.verifier }, { status: 200, body: TOKENS })
     const body = await assertJsonError(await relay.pickup(flow.verifier), 502, 'server_error')
     assert.match(String(body.error_description), /larger than 64 KiB/)
-    assert.ok(pulled <= 64 * 1024 + 2 * 16 * 1024 + 64, `read ${pulled} bytes`)
+    assert.ok(unity.pulled() <= MOST_PULLED, `read ${unity.pulled()} bytes`)
     assert.ok(await relay.raw.get(flow.challenge), 'record kept for a retry')
   }),
 
@@ -232,25 +235,13 @@ export const limitsCases = [
     assert.deepEqual(await tokens.json(), JSON.parse(TOKENS))
 
     // fetch decompresses: a small declared (compressed) length says nothing about what is read.
-    let pulled = 0
-    const compressed = await start({
-      wrapFetch: (fetch) => async (input, init) => {
-        await fetch(input, init)
-        const chunk = new TextEncoder().encode(`{"access_token":"${'a'.repeat(16 * 1024)}`)
-        return new Response(new ReadableStream<Uint8Array>({
-          pull(controller) {
-            if (pulled >= 400 * MiB) return controller.close()
-            pulled += chunk.byteLength
-            controller.enqueue(chunk)
-          },
-        }, { highWaterMark: 0 }), { status: 200, headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'Content-Length': '1000' } })
-      },
-    })
+    const unity = endlessTokenAnswer({ 'Content-Encoding': 'gzip', 'Content-Length': '1000' })
+    const compressed = await start({ wrapFetch: unity.wrapFetch })
     const bomb = await compressed.authorize()
     assert.equal((await compressed.callback(bomb, { code: CODE, state: bomb.state })).status, 200)
     compressed.unity.expectTokenCall({ grant_type: 'authorization_code', code: CODE, redirect_uri: `${RELAY_ORIGIN}/callback`, code_verifier: bomb.verifier }, { status: 200, body: TOKENS })
     const body = await assertJsonError(await compressed.pickup(bomb.verifier), 502, 'server_error')
     assert.match(String(body.error_description), /larger than 64 KiB/)
-    assert.ok(pulled <= 64 * 1024 + 2 * 16 * 1024 + 64, `read ${pulled} bytes`)
+    assert.ok(unity.pulled() <= MOST_PULLED, `read ${unity.pulled()} bytes`)
   }),
 ]
