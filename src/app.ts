@@ -27,7 +27,7 @@ import { mountDevice } from './routes/device.ts'
 import { METADATA_PATH, mountMetadata } from './routes/metadata.ts'
 import { mountLanding } from './routes/landing.ts'
 import { mountToken } from './routes/token.ts'
-import { newCspNonce, setSecurityHeaders } from './security-headers.ts'
+import { cspNonce, setSecurityHeaders } from './security-headers.ts'
 import { importStateKeys } from './state.ts'
 import type { StateKeys } from './state.ts'
 import type { CodeStore } from './store.ts'
@@ -53,9 +53,6 @@ export interface RelayDeps {
 
 /** Paths a user's browser opens: errors there render as HTML pages. */
 const BROWSER_PATHS: ReadonlySet<string> = new Set(['/authorize', '/callback', '/device'])
-
-/** Paths that only ever answer JSON, so they skip the CSP nonce; any other path gets one, so no page can lose its stylesheet. */
-const API_PATHS: ReadonlySet<string> = new Set(['/healthz', '/token', '/device_authorization', METADATA_PATH])
 
 /**
  * Largest request body: the biggest legitimate one (a refresh token of 4 KiB in a form) fits
@@ -143,9 +140,7 @@ export function createMisconfiguredRelay(error: RelayError, log: Logger = consol
 function createBaseApp(log: Logger): Relay {
   const app = new Hono<RelayEnv>()
   app.use(async (c, next) => {
-    const path = c.req.path
-    c.set('errorFormat', BROWSER_PATHS.has(path) ? 'html' : 'json')
-    if (!API_PATHS.has(path)) c.set('secureHeadersNonce', newCspNonce())
+    c.set('errorFormat', BROWSER_PATHS.has(c.req.path) ? 'html' : 'json')
     await next()
     setSecurityHeaders(c.res.headers, c.get('secureHeadersNonce'), c.get('formAction'))
   })
@@ -159,7 +154,8 @@ function createBaseApp(log: Logger): Relay {
 }
 
 function renderError(c: RelayContext, error: RelayError): Response {
-  const response = error.toResponse(c.get('errorFormat') ?? 'json', c.get('secureHeadersNonce'))
+  const format = c.get('errorFormat') ?? 'json'
+  const response = error.toResponse(format, format === 'html' ? cspNonce(c) : undefined)
   // newResponse keeps headers already set on the context, e.g. the cleared binding cookie.
   return c.newResponse(response.body, response)
 }

@@ -6,6 +6,7 @@
 import { createBinding, setBindingCookie } from './binding.ts'
 import { confirmPage } from './pages.ts'
 import type { RelayContext, RouteDeps } from './routes/deps.ts'
+import { cspNonce } from './security-headers.ts'
 import { signState } from './state.ts'
 import { userCodeFor } from './user-code.ts'
 
@@ -54,7 +55,7 @@ export function createConfirmation(deps: RouteDeps): Confirmation {
       // The form's POST must carry this page's Origin, which `no-referrer` would send as `null`; the URL holds no code.
       c.header('Referrer-Policy', 'same-origin')
       const userCode = await userCodeFor(challenge)
-      return c.html(confirmPage({ userCode, unityHost: unityUrl.host, scope, state, device: device !== undefined, nonce: c.get('secureHeadersNonce') }))
+      return c.html(confirmPage({ userCode, unityHost: unityUrl.host, scope, state, device: device !== undefined, nonce: cspNonce(c) }))
     },
   }
 }

@@ -5,6 +5,7 @@
  * and only a page with a form widens `form-action`.
  */
 import { toBase64Url } from './base64url.ts'
+import type { RelayContext } from './routes/deps.ts'
 
 /** Every response that is not an HTML page: nothing may load, submit or frame anything. */
 export const API_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -14,9 +15,17 @@ export function pageCsp(nonce: string, formAction = "'none'"): string {
   return `default-src 'none'; style-src 'nonce-${nonce}'; base-uri 'none'; form-action ${formAction}; frame-ancestors 'none'`
 }
 
-/** A fresh CSP nonce: 128 random bits. */
-export function newCspNonce(): string {
-  return toBase64Url(crypto.getRandomValues(new Uint8Array(16)))
+/**
+ * This response's CSP nonce (128 random bits), made when a page first asks for it, so a JSON
+ * answer or a redirect pays nothing for it. {@link setSecurityHeaders} puts it in the policy.
+ */
+export function cspNonce(c: RelayContext): string {
+  let nonce = c.get('secureHeadersNonce')
+  if (nonce === undefined) {
+    nonce = toBase64Url(crypto.getRandomValues(new Uint8Array(16)))
+    c.set('secureHeadersNonce', nonce)
+  }
+  return nonce
 }
 
 /**

@@ -11,6 +11,7 @@ import { RelayError } from '../errors.ts'
 import { authorizeQuery, decisionForm } from '../inputs.ts'
 import { flowId } from '../log.ts'
 import { cancelledPage } from '../pages.ts'
+import { cspNonce } from '../security-headers.ts'
 import { verifyState } from '../state.ts'
 import { guardStore } from '../store.ts'
 import type { Relay, RelayEnv, RouteDeps } from './deps.ts'
@@ -50,7 +51,7 @@ export function mountAuthorize(app: Relay, deps: RouteDeps): void {
     }
     log.info('authorize.cancelled', { flow: flowId(flow.cc) })
     if (flow.rt !== undefined) return c.redirect(flow.rt, 303)
-    return c.html(cancelledPage({ device: flow.dv === true, nonce: c.get('secureHeadersNonce') }))
+    return c.html(cancelledPage({ device: flow.dv === true, nonce: cspNonce(c) }))
   })
 }
 

@@ -8,6 +8,7 @@ import { RelayError } from '../errors.ts'
 import { callbackQuery } from '../inputs.ts'
 import { flowId } from '../log.ts'
 import { deniedPage, donePage } from '../pages.ts'
+import { cspNonce } from '../security-headers.ts'
 import { verifyState } from '../state.ts'
 import { AUTHORIZATION_ERRORS } from '../store.ts'
 import type { AuthorizationError, FlowRecord } from '../store.ts'
@@ -47,7 +48,7 @@ export function mountCallback(app: Relay, deps: RouteDeps): void {
     }
     log.info('callback.stored', { flow: flowId(flow.cc), outcome: 'code' in record ? 'code' : record.error })
     if (flow.rt !== undefined) return c.redirect(flow.rt, 303)
-    const nonce = c.get('secureHeadersNonce')
+    const nonce = cspNonce(c)
     return c.html('code' in record ? donePage({ device: flow.dv === true, nonce }) : deniedPage({ error: record.error, nonce }))
   })
 }

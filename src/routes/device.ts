@@ -10,6 +10,7 @@ import { RelayError } from '../errors.ts'
 import { deviceAuthorizationForm, deviceEntryQuery } from '../inputs.ts'
 import { flowId } from '../log.ts'
 import { deviceEntryPage } from '../pages.ts'
+import { cspNonce } from '../security-headers.ts'
 import { guardStore } from '../store.ts'
 import { userCodeFor } from '../user-code.ts'
 import type { Relay, RouteDeps } from './deps.ts'
@@ -56,10 +57,10 @@ export function mountDevice(app: Relay, deps: RouteDeps): void {
 
   app.get('/device', deviceEntryQuery, async (c) => {
     const input = c.req.valid('query')
-    const nonce = c.get('secureHeadersNonce')
     const record = input.kind === 'code' ? await guardStore('read', store.findDevice(input.userCode, deps.nowSeconds())) : null
     if (!record) {
       c.set('formAction', "'self'")
+      const nonce = cspNonce(c)
       if (input.kind === 'form') return c.html(deviceEntryPage({ nonce }))
       log.info('device.unknown_code')
       return c.html(deviceEntryPage({ problem: UNKNOWN_CODE, nonce }), 400)

@@ -4,6 +4,7 @@
  * the relay's address in a browser. It reads no input and stores nothing.
  */
 import { html, layout } from '../pages.ts'
+import { cspNonce } from '../security-headers.ts'
 import type { Relay, RouteDeps } from './deps.ts'
 
 /** Options of {@link landingPage}. */
@@ -44,5 +45,5 @@ export interface LandingOptions {
 /** Mounts `GET /`. */
 export function mountLanding(app: Relay, deps: RouteDeps, options: LandingOptions = {}): void {
   const unityHost = new URL(deps.config.authorizeEndpoint).host
-  app.get('/', (c) => c.html(landingPage({ unityHost, metadataPath: options.metadataPath, nonce: c.get('secureHeadersNonce') })))
+  app.get('/', (c) => c.html(landingPage({ unityHost, metadataPath: options.metadataPath, nonce: cspNonce(c) })))
 }
