@@ -13,16 +13,19 @@ import type { RelayEnv } from './deps.ts'
  * the same path and query under `REDIRECT_URI`'s origin. Only the origin changes, and only to the
  * configured one, so this is no open redirect. Other hosts pass: behind a proxy the request's host
  * may be the proxy's rewrite rather than the browser's, and a redirect there would loop.
+ * `undefined` unless `REDIRECT_URI` is a loopback URL, since no request could be redirected then.
  *
  * @example
- * app.use('/authorize', canonicalHost(config))
+ * const toCanonicalHost = canonicalHost(config)
+ * if (toCanonicalHost) app.use('/authorize', toCanonicalHost)
  */
-export function canonicalHost(config: Config): MiddlewareHandler<RelayEnv> {
+export function canonicalHost(config: Config): MiddlewareHandler<RelayEnv> | undefined {
   const canonical = config.redirectUri === undefined ? undefined : new URL(config.redirectUri)
+  if (!canonical || !isLoopback(canonical)) return undefined
   return async function canonicalHost(c, next) {
     const url = new URL(c.req.url)
     // Two loopback names on one port are one listener seen under two names, so no proxy can turn this into a loop.
-    if (canonical && c.req.method === 'GET' && url.hostname !== canonical.hostname && isLoopback(url) && isLoopback(canonical) && url.port === canonical.port) {
+    if (c.req.method === 'GET' && url.hostname !== canonical.hostname && isLoopback(url) && url.port === canonical.port) {
       return c.redirect(new URL(`authorize${url.search}`, canonical).href, 302)
     }
     await next()
