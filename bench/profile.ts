@@ -1,39 +1,43 @@
 /**
  * @module
- * `npm run bench:profile -- <scenario id> [seconds]`: runs the Deno bench server under one
- * scenario's load with V8's sampling profiler attached over the inspector, prints the functions
- * with the most self time on the isolate's thread and writes the profile to bench/.out/ (open it
- * in Chrome DevTools). Deno only: Miniflare's inspector proxy reset the connection under load.
+ * `npm run bench:profile -- <scenario id> [seconds] [deno|workerd]`: runs one bench server (Deno by
+ * default) under one scenario's load with V8's sampling profiler attached over the inspector,
+ * prints the functions with the most self time on the isolate's thread and writes the profile to
+ * bench/.out/<runtime>-<id>.cpuprofile (open it in Chrome DevTools).
+ * On workerd the bench entry is bundled with wrangler's settings but not minified, and workerd
+ * serves its own inspector (Miniflare's proxy reset the connection under load). V8 counts its
+ * builtins (JSON.stringify, string building, promise machinery) as their caller's self time, and
+ * time spent outside JavaScript (HTTP, header serialisation, KV) as "(program)" or not at all.
  * Binds 127.0.0.1 only and stops by itself.
  */
-import { spawn } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { build } from 'esbuild'
 import { runScenario, scenarios } from './load.ts'
-import { freePort } from './processes.ts'
+import { freePort, startServer, stopGroup } from './processes.ts'
 import type { BenchServer } from './processes.ts'
+import { WORKER_BUILD } from './sizes.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const OUT = join(ROOT, 'bench/.out')
-const [id, seconds = '3'] = process.argv.slice(2)
-const scenario = scenarios(true).find((candidate) => candidate.id === id && !candidate.workerdOnly)
-if (!scenario) throw new Error(`usage: npm run bench:profile -- <${scenarios(true).filter((s) => !s.workerdOnly).map((s) => s.id).join('|')}> [seconds]`)
+const BIN = join(ROOT, 'node_modules/.bin')
+const [id, seconds = '3', runtime = 'deno'] = process.argv.slice(2)
+const scenario = scenarios(true).find((candidate) => candidate.id === id && (runtime === 'workerd' || !candidate.workerdOnly))
+if (!scenario || (runtime !== 'deno' && runtime !== 'workerd')) {
+  throw new Error(`usage: npm run bench:profile -- <${scenarios(true).map((s) => s.id).join('|')}> [seconds] [deno|workerd]`)
+}
 mkdirSync(OUT, { recursive: true })
 
 const inspectorPort = await freePort()
-const child = spawn(join(ROOT, 'node_modules/.bin/deno'), ['run', `--inspect=127.0.0.1:${inspectorPort}`, '--allow-net', '--allow-env', '--allow-read', join(ROOT, 'bench/deno.ts')], {
-  stdio: ['pipe', 'pipe', 'pipe'],
-  env: { ...process.env, NO_COLOR: '1' },
-})
-const timeout = setTimeout(() => child.kill('SIGKILL'), 120_000)
+const storageDir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'uor-profile-'))
+const server = await startProfiledServer()
+const timeout = setTimeout(() => void stopGroup(server.child), 120_000)
 try {
-  child.stderr.on('data', () => {})
-  const first = await new Promise<string>((found) => child.stdout.once('data', (data: Buffer) => found(String(data))))
-  child.stdout.on('data', () => {})
-  const { url, pid } = JSON.parse(first.split('\n')[0]!) as { url: string; pid: number }
-  const server = { url, pid, child } as unknown as BenchServer
-  const [target] = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as { webSocketDebuggerUrl: string }[]
-  if (!target) throw new Error('the Deno inspector lists no target')
+  const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as { title: string; webSocketDebuggerUrl: string }[]
+  // workerd lists one target per worker: the relay's, the Unity stub's and Miniflare's own.
+  const target = runtime === 'deno' ? targets[0] : targets.find((candidate) => candidate.title.includes('relay'))
+  if (!target) throw new Error(`the ${runtime} inspector lists no relay target: ${targets.map((candidate) => candidate.title).join(', ')}`)
   const socket = new WebSocket(target.webSocketDebuggerUrl)
   await new Promise((open) => socket.addEventListener('open', open, { once: true }))
   let lastId = 0
@@ -54,7 +58,7 @@ try {
   await runScenario(server, scenario, options)
   type Node = { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }
   const { profile } = await send<{ profile: { nodes: Node[]; samples: number[] } }>('Profiler.stop')
-  writeFileSync(join(OUT, `deno-${id}.cpuprofile`), JSON.stringify(profile))
+  writeFileSync(join(OUT, `${runtime}-${id}.cpuprofile`), JSON.stringify(profile))
   const byId = new Map(profile.nodes.map((node) => [node.id, node]))
   const self = new Map<string, number>()
   for (const sample of profile.samples) {
@@ -62,12 +66,23 @@ try {
     const name = `${functionName || '(anonymous)'} ${file.split('/').slice(-2).join('/')}:${lineNumber + 1}`
     self.set(name, (self.get(name) ?? 0) + 1)
   }
-  const busy = profile.samples.length - (self.get('(idle) :0') ?? 0)
+  const idle = (self.get('(idle) :0') ?? 0) + (self.get('(idle) :-1') ?? 0)
+  const busy = profile.samples.length - idle
   console.log(`self time, % of busy samples (${busy} of ${profile.samples.length}):`)
-  for (const [name, count] of [...self].filter(([name]) => name !== '(idle) :0').sort((a, b) => b[1] - a[1]).slice(0, 35)) console.log(`${((100 * count) / busy).toFixed(1).padStart(5)}  ${name}`)
+  for (const [name, count] of [...self].filter(([name]) => !name.startsWith('(idle) ')).sort((a, b) => b[1] - a[1]).slice(0, 35)) console.log(`${((100 * count) / busy).toFixed(1).padStart(5)}  ${name}`)
   socket.close()
 } finally {
   clearTimeout(timeout)
-  child.stdin.end()
-  child.kill('SIGTERM')
+  await stopGroup(server.child)
+  rmSync(storageDir, { recursive: true, force: true })
+}
+
+/** The bench server of `runtime`, with its inspector on `inspectorPort`. */
+async function startProfiledServer(): Promise<BenchServer> {
+  if (runtime === 'deno') {
+    return startServer(join(BIN, 'deno'), ['run', `--inspect=127.0.0.1:${inspectorPort}`, '--allow-net', '--allow-env', '--allow-read', join(ROOT, 'bench/deno.ts')], { ...process.env, NO_COLOR: '1' })
+  }
+  const bundle = join(OUT, 'profile-worker.js')
+  await build({ ...WORKER_BUILD, minify: false, entryPoints: [join(ROOT, 'bench/worker.ts')], outfile: bundle, logLevel: 'warning' })
+  return startServer(join(BIN, 'node'), [join(ROOT, 'bench/serve-workerd.ts'), bundle], { ...process.env, TMPDIR: storageDir, BENCH_INSPECTOR_PORT: String(inspectorPort) })
 }

@@ -6,6 +6,8 @@
  *
  * Usage: node bench/serve-workerd.ts <bundle.js>. Prints `{"url","pid"}` (pid: the workerd
  * process) on one line, then serves until its stdin closes, so it never outlives the bench.
+ * With `BENCH_INSPECTOR_PORT`, workerd itself serves the V8 inspector on that port of 127.0.0.1
+ * (no Miniflare proxy in between, which reset the connection under load), for `bench:profile`.
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
@@ -37,6 +39,7 @@ const options: Parameters<typeof convertV4MiniflareOptions>[0] = {
     { name: 'unity', modules: true, script: stub, compatibilityDate: workerOptions.compatibilityDate as string },
   ],
   // No persistence path: KV and Durable Object data live under TMPDIR, cleared by dispose().
+  ...(process.env.BENCH_INSPECTOR_PORT ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) } : {}),
 }
 const mf = new Miniflare(convertV4MiniflareOptions(options))
 
