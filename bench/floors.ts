@@ -7,7 +7,7 @@
  */
 import { Hono } from 'hono'
 import { bindingCookieName, createBinding } from '../src/binding.ts'
-import { setSecurityHeaders } from '../src/security-headers.ts'
+import { apiResponse } from '../src/security-headers.ts'
 import { importStateKeys, signState } from '../src/state.ts'
 import type { FlowRecord } from '../src/store.ts'
 import { benchVerifier } from './settings.ts'
@@ -79,11 +79,7 @@ export function createBenchApp(deps: BenchDeps): Hono {
 
   app.get('/bench/hello', (c) => c.text('Hello Hono!'))
   // Not a floor of the issue's: hello with the headers every relay response carries, to price them.
-  app.get('/bench/hello-headers', (c) => {
-    const response = c.text('Hello Hono!')
-    setSecurityHeaders(response.headers, undefined, undefined)
-    return response
-  })
+  app.get('/bench/hello-headers', () => apiResponse('Hello Hono!', 200, 'text/plain;charset=UTF-8'))
 
   // /authorize's floor: 32 random bytes, one SHA-256, one HMAC sign, then a 302.
   const authorizeFloor = async (challenge: string) => {

@@ -27,7 +27,7 @@ import { mountDevice } from './routes/device.ts'
 import { METADATA_PATH, mountMetadata } from './routes/metadata.ts'
 import { mountLanding } from './routes/landing.ts'
 import { mountToken } from './routes/token.ts'
-import { cspNonce, setSecurityHeaders } from './security-headers.ts'
+import { apiResponse, cspNonce, hasSecurityHeaders, setSecurityHeaders } from './security-headers.ts'
 import { importStateKeys } from './state.ts'
 import type { StateKeys } from './state.ts'
 import type { CodeStore } from './store.ts'
@@ -53,6 +53,8 @@ export interface RelayDeps {
 
 /** Paths a user's browser opens: errors there render as HTML pages. */
 const BROWSER_PATHS: ReadonlySet<string> = new Set(['/authorize', '/callback', '/device'])
+
+const HEALTHY = JSON.stringify({ ok: true })
 
 /**
  * Largest request body: the biggest legitimate one (a refresh token of 4 KiB in a form) fits
@@ -103,7 +105,7 @@ export function createRelay(deps: RelayDeps): Relay {
     }),
   )
   mountLanding(app, routeDeps, { metadataPath: METADATA_PATH })
-  app.get('/healthz', (c) => c.json({ ok: true }))
+  app.get('/healthz', () => apiResponse(HEALTHY, 200, 'application/json'))
   const toCanonicalHost = canonicalHost(config)
   if (toCanonicalHost) app.use('/authorize', toCanonicalHost)
   mountAuthorize(app, routeDeps)
@@ -143,7 +145,8 @@ function createBaseApp(log: Logger): Relay {
   app.use(async (c, next) => {
     c.set('errorFormat', BROWSER_PATHS.has(c.req.path) ? 'html' : 'json')
     await next()
-    setSecurityHeaders(c.res.headers, c.get('secureHeadersNonce'), c.get('formAction'))
+    // A response Hono copied (e.g. to add a cookie or a CORS header) is not the one apiResponse made, so it gets them here.
+    if (!hasSecurityHeaders(c.res)) setSecurityHeaders(c.res.headers, c.get('secureHeadersNonce'), c.get('formAction'))
   })
   app.notFound((c) => renderError(c, new RelayError('not_found', 'There is nothing at this address.')))
   app.onError((err, c) => {

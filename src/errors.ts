@@ -4,6 +4,7 @@
  * closed set; anything else reaching `app.onError` is an unexpected fault and stays a 500.
  */
 import { errorPage } from './pages.ts'
+import { apiResponse } from './security-headers.ts'
 
 interface ErrorSpec {
   /** HTTP status, unless the throw site overrides it (upstream pass-through). */
@@ -97,7 +98,7 @@ export class RelayError extends Error {
   toResponse(format: ErrorFormat, nonce?: string): Response {
     if (format === 'json') {
       this.#json ??= JSON.stringify({ error: this.oauthError, error_description: this.description })
-      return new Response(this.#json, { status: this.status, headers: { ...this.headers, 'Content-Type': 'application/json' } })
+      return apiResponse(this.#json, this.status, 'application/json', this.headers)
     }
     const page = errorPage({ title: ERROR_SPECS[this.code].title, message: this.description, code: this.code, nonce })
     return new Response(page, {

@@ -9,6 +9,7 @@ import { RelayError } from '../errors.ts'
 import { DEVICE_CODE_GRANT, tokenForm } from '../inputs.ts'
 import { isAllowed, tooManyRequests } from '../limits/by-client-ip.ts'
 import { flowId } from '../log.ts'
+import { apiResponse } from '../security-headers.ts'
 import { guardStore } from '../store.ts'
 import type { TokenOutcome } from '../unity.ts'
 import { storedUserCodeFor } from '../user-code.ts'
@@ -75,5 +76,5 @@ export function mountToken(app: Relay, deps: RouteDeps): void {
 
 function tokenResponse(outcome: TokenOutcome): Response {
   if (outcome.kind !== 'tokens') throw outcome.error
-  return new Response(outcome.body, { status: 200, headers: { 'Content-Type': 'application/json; charset=UTF-8' } })
+  return apiResponse(outcome.body, 200, 'application/json; charset=UTF-8')
 }

@@ -8,6 +8,7 @@
 import { strict as assert } from 'node:assert'
 import { contract } from './define.ts'
 import type { Start } from './define.ts'
+import { RELAY_ORIGIN } from './harness.ts'
 
 /** The policy of every response that is not an HTML page, written out here rather than imported. */
 const API_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -90,5 +91,37 @@ export const headersCases = [
 
     const never = await start({ env: { CONFIRM_PAGE: 'never' } })
     await assertNotPage((await never.open()).response, 'CONFIRM_PAGE=never redirect')
+  }),
+
+  contract('headers: answers made with their headers in place, and the ones Hono copies, carry the same set', async (start) => {
+    const relay = await start()
+    const flow = await relay.authorize()
+    const form = { 'Content-Type': 'application/x-www-form-urlencoded' }
+    // hono/cors copies the handler's Response to add its headers: the copy must still get every header.
+    const fromApp = await relay.fetch('/token', {
+      method: 'POST',
+      headers: { ...form, Origin: 'https://app.example.com' },
+      body: `grant_type=authorization_code&code_verifier=${flow.verifier}`,
+    })
+    assert.equal(fromApp.headers.get('Access-Control-Allow-Origin'), 'https://app.example.com')
+    await assertNotPage(fromApp, 'pending poll with CORS')
+    // An error's own headers go on top of the fixed ones.
+    const get = await relay.fetch('/token')
+    assert.equal(get.headers.get('Allow'), 'POST')
+    await assertNotPage(get, '405')
+    assert.equal((await relay.callback(flow, { code: 'unity-code', state: flow.state })).status, 200)
+    relay.unity.expectTokenCall(
+      { grant_type: 'authorization_code', code: 'unity-code', redirect_uri: `${RELAY_ORIGIN}/callback`, code_verifier: flow.verifier },
+      { status: 200, body: '{"access_token":"at","token_type":"Bearer"}' },
+    )
+    const tokens = await relay.pickup(flow.verifier)
+    assert.equal(tokens.status, 200)
+    assert.equal(tokens.headers.get('Content-Type'), 'application/json; charset=UTF-8')
+    await assertNotPage(tokens, 'token answer')
+    // Templates are per content type and never shared: the two answers above must not have leaked into the next.
+    const next = await relay.pickup(flow.verifier)
+    assert.equal(next.headers.get('Allow'), null)
+    assert.equal(next.headers.get('Access-Control-Allow-Origin'), null)
+    await assertNotPage(next, 'answer after them')
   }),
 ]
