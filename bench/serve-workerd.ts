@@ -23,7 +23,9 @@ type RateLimitBinding = { namespace_id: string; simple: { limit: number; period?
 const ratelimits = Object.fromEntries(
   Object.entries((workerOptions.ratelimits ?? {}) as Record<string, RateLimitBinding>).map(([name, binding]) => [name, { ...binding, simple: { ...binding.simple, limit: 1_000_000 } }]),
 )
-const stub = `export default { fetch: () => new Response(${JSON.stringify(STUB_TOKEN_BODY)}, { headers: { 'Content-Type': 'application/json' } }) }`
+// Content-Length as Unity's Tomcat sends it for a body that fits its buffer (and as Deno.serve adds for the Deno stub): on a service binding workerd adds none itself.
+const stubHeaders = { 'Content-Type': 'application/json', 'Content-Length': String(new TextEncoder().encode(STUB_TOKEN_BODY).byteLength) }
+const stub = `export default { fetch: () => new Response(${JSON.stringify(STUB_TOKEN_BODY)}, { headers: ${JSON.stringify(stubHeaders)} }) }`
 
 const options: Parameters<typeof convertV4MiniflareOptions>[0] = {
   workers: [
