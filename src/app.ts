@@ -5,7 +5,8 @@
  * place where dependencies are wired and middleware is ordered; each endpoint family lives in
  * its own module under `routes/`.
  */
-import { Hono } from 'hono'
+import { HonoBase } from 'hono/hono-base'
+import { RegExpRouter } from 'hono/router/reg-exp-router'
 import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
 import type { Context } from 'hono'
@@ -141,7 +142,8 @@ export function createMisconfiguredRelay(error: RelayError, log: Logger = consol
 }
 
 function createBaseApp(log: Logger): Relay {
-  const app = new Hono<RelayEnv>()
+  // RegExpRouter alone: every relay path is static, so Hono's default fallback to TrieRouter (and the SmartRouter choosing between them) would only add to the bundle.
+  const app: Relay = new HonoBase<RelayEnv>({ router: new RegExpRouter() })
   app.use(async (c, next) => {
     c.set('errorFormat', BROWSER_PATHS.has(c.req.path) ? 'html' : 'json')
     await next()
