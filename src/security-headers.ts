@@ -54,10 +54,16 @@ const FIXED_HEADERS: readonly (readonly [name: string, value: string])[] = [
   ['Pragma', 'no-cache'],
 ]
 
+/**
+ * RFC 9700 §4.2.4: the callback URL carries the code, so it must not leak via Referer. Every
+ * response gets this policy unless it set its own (the confirmation page: same-origin).
+ */
+const DEFAULT_REFERRER_POLICY = 'no-referrer'
+
 /** Every header a response that is not an HTML page carries, Content-Type aside. */
 const API_HEADERS: readonly (readonly [name: string, value: string])[] = [
   ...FIXED_HEADERS,
-  ['Referrer-Policy', 'no-referrer'],
+  ['Referrer-Policy', DEFAULT_REFERRER_POLICY],
   ['Content-Security-Policy', API_CSP],
 ]
 
@@ -98,8 +104,6 @@ export function hasSecurityHeaders(response: Response): boolean {
 export function setSecurityHeaders(headers: Headers, nonce: string | undefined, formAction: string | undefined): void {
   const page = nonce !== undefined && headers.get('Content-Type')?.startsWith('text/html') === true
   for (const [name, value] of FIXED_HEADERS) headers.set(name, value)
-  // RFC 9700 §4.2.4: the callback URL carries the code, so it must not leak via Referer; a page
-  // that needs another policy (the confirmation page: same-origin) has set its own.
-  if (!headers.has('Referrer-Policy')) headers.set('Referrer-Policy', 'no-referrer')
+  if (!headers.has('Referrer-Policy')) headers.set('Referrer-Policy', DEFAULT_REFERRER_POLICY)
   headers.set('Content-Security-Policy', page ? pageCsp(nonce, formAction) : API_CSP)
 }
