@@ -19,6 +19,8 @@ import type { ClientIpOf } from './limits/client-ip.ts'
 import type { RateLimitName } from './limits/settings.ts'
 import { consoleLogger } from './log.ts'
 import type { LogFields, Logger } from './log.ts'
+import { cleanPlace } from './place.ts'
+import type { PlaceOf } from './place.ts'
 import { mountAuthorize } from './routes/authorize.ts'
 import { mountCallback } from './routes/callback.ts'
 import { canonicalHost } from './routes/canonical-host.ts'
@@ -48,6 +50,8 @@ export interface RelayDeps {
   readonly limiters?: RelayLimiters
   /** The client address of a request, for per-address limits; from the runtime entry. */
   readonly clientIp?: ClientIpOf
+  /** Where a request came from, shown for device flows; from the runtime entry (Workers: `request.cf`). */
+  readonly placeOf?: PlaceOf
   /** Timeout for each call to Unity's token endpoint; default 10 s. */
   readonly upstreamTimeoutMs?: number
 }
@@ -79,6 +83,7 @@ export function createRelay(deps: RelayDeps): Relay {
     unity: createUnityClient({ config, fetch: deps.fetch ?? ((input, init) => fetch(input, init)), timeoutMs: deps.upstreamTimeoutMs }),
     log,
     limiters,
+    placeOf: (request) => (deps.placeOf ? cleanPlace(deps.placeOf(request)) : undefined),
     nowSeconds: () => Math.floor(clock() / 1000),
     stateKeys: () => (stateKeys ??= importStateKeys(config.stateSecrets)),
     redirectUriFor: (c: Context) => config.redirectUri ?? new URL('/callback', c.req.url).href,
@@ -148,7 +153,7 @@ function createBaseApp(log: Logger): Relay {
     c.set('errorFormat', BROWSER_PATHS.has(c.req.path) ? 'html' : 'json')
     await next()
     // A response Hono copied (e.g. to add a cookie or a CORS header) is not the one apiResponse made, so it gets them here.
-    if (!hasSecurityHeaders(c.res)) setSecurityHeaders(c.res.headers, c.get('secureHeadersNonce'), c.get('formAction'))
+    if (!hasSecurityHeaders(c.res)) setSecurityHeaders(c.res.headers, c.get('secureHeadersNonce'), c.get('formAction'), c.get('pageScript'))
   })
   app.notFound((c) => renderError(c, new RelayError('not_found', 'There is nothing at this address.')))
   app.onError((err, c) => {

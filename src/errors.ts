@@ -23,6 +23,7 @@ const ERROR_SPECS = {
   expired_state: { status: 400, oauthError: 'invalid_request', title: 'This sign-in link has expired' },
   browser_mismatch: { status: 400, oauthError: 'invalid_request', title: 'This sign-in cannot be finished here' },
   cross_site_request: { status: 403, oauthError: 'invalid_request', title: 'This confirmation did not come from the relay’s page' },
+  wrong_code: { status: 400, oauthError: 'access_denied', title: 'That is not the code of this sign-in' },
   issuer_mismatch: { status: 400, oauthError: 'invalid_request', title: 'The sign-in response came from the wrong server' },
   unsupported_grant_type: { status: 400, oauthError: 'unsupported_grant_type', title: 'Unsupported grant type' },
   authorization_pending: { status: 400, oauthError: 'authorization_pending', title: 'Waiting for the user' },

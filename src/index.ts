@@ -103,6 +103,8 @@ export function buildWorkerRelay(env: Env): Relay {
       limiters: { authorize, callback, token, refresh, pickup, device },
       // Cloudflare sets this header at its edge and overwrites any value the client sent.
       clientIp: (request) => request.headers.get('CF-Connecting-IP') ?? undefined,
+      // Cloudflare's own view of where the request came from: a country and the network's name, never an address.
+      placeOf: (request) => ({ country: request.cf?.country, network: request.cf?.asOrganization }),
     })
   } catch (error) {
     if (error instanceof RelayError) return createMisconfiguredRelay(error)

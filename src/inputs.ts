@@ -47,6 +47,8 @@ export type Decision = 'continue' | 'cancel'
 export interface DecisionInput {
   readonly state: string
   readonly decision: Decision
+  /** The code the user picked (stored form, no dash), when the page asked them to pick one. */
+  readonly pick: string | undefined
 }
 
 /** RFC 8628 §3.4: the device flow's grant type. */
@@ -108,8 +110,15 @@ export const decisionForm = urlEncodedForm('Send the confirmation as the relay p
   const state = single(form, 'state')
   if (state === undefined) throw invalidRequest('The confirmation has no state. Go back to the app and start again.')
   const decision = single(form, 'decision')
-  if (decision !== 'continue' && decision !== 'cancel') throw invalidRequest('Choose Continue or Cancel on the relay’s page.')
-  return { state, decision }
+  const picked = single(form, 'pick')
+  // Picking a code is the page's Continue when it asks for one; it is never sent with a decision.
+  if (picked !== undefined && decision === undefined) {
+    const pick = normalizeUserCode(picked)
+    if (pick === null) throw invalidRequest('Pick one of the codes on the relay’s page.')
+    return { state, decision: 'continue', pick }
+  }
+  if (picked !== undefined || (decision !== 'continue' && decision !== 'cancel')) throw invalidRequest('Choose Continue or Cancel on the relay’s page.')
+  return { state, decision, pick: undefined }
 })
 
 /** Validates `POST /device_authorization`: a form-encoded body per RFC 8628 §3.1. */

@@ -2,9 +2,13 @@
  * @module
  * The few HTML pages a user's browser sees, as `hono/html` templates: every interpolated value is
  * escaped, and only constants of this module pass through `raw`. The only style is an inline
- * sheet allowed by the CSP nonce: no scripts and no third-party resources.
+ * sheet allowed by the CSP nonce, the only script the confirmation page's intent gate, and there
+ * are no third-party resources.
  */
 import { html as honoHtml, raw } from 'hono/html'
+import { INTENT_GATE_SCRIPT } from './intent-gate.ts'
+import { countryName, placeDifference } from './place.ts'
+import type { Place } from './place.ts'
 
 const STYLE = `
 :root { color-scheme: light dark; --fg: #1c2430; --muted: #5b6675; --bg: #f4f6f9; --card: #fff; --on-mark: #fff; --ok: #1f7a4d; --warn: #a4500f; --bad: #b42318; --ask: #1d5fbf; --line: #d5dbe3; --tint: #fff6ea; }
@@ -40,7 +44,21 @@ strong { color: var(--fg); }
   font: 700 1.5rem/1.2 ui-monospace, "SFMono-Regular", Menlo, Consolas, "Liberation Mono", "DejaVu Sans Mono", monospace; letter-spacing: .1em; text-transform: uppercase; }
 .entry input:focus-visible { outline: 3px solid var(--ask); outline-offset: 2px; }
 .entry .problem { color: var(--bad); font-weight: 600; }
+.alarm { margin: 0 0 16px; padding: 12px 14px; border-left: 4px solid var(--bad); border-radius: 6px; background: var(--tint); text-align: left; }
+.alarm p { margin: 0; color: var(--fg); }
+.alarm p + p { margin-top: 6px; }
+.choices { display: grid; gap: 10px; margin: 12px 0 4px; }
+.choices button { min-height: 52px; padding: 8px 12px; border: 2px solid var(--line); border-radius: 10px; background: transparent; color: var(--fg); cursor: pointer;
+  font: 700 1.5rem/1.2 ui-monospace, "SFMono-Regular", Menlo, Consolas, "Liberation Mono", "DejaVu Sans Mono", monospace; letter-spacing: .12em; }
+.choices button:focus-visible { outline: 3px solid var(--ask); outline-offset: 2px; }
+.when { font-size: .9rem; }
+html[data-gate="waiting"] form[data-gate] button { opacity: .45; cursor: progress; }
+#gate-hint { margin-top: 12px; color: var(--fg); font-weight: 600; }
 `
+
+/** Without scripts, the intent gate cannot run: the buttons then appear only after a delay, which a double click cannot outlast. */
+const NO_SCRIPT_STYLE = `form[data-gate] button { animation: uor-reveal 1s step-end; }
+@keyframes uor-reveal { from { visibility: hidden; } }`
 
 /** The page's mood, shown by the mark's colour. */
 export type Tone = 'ok' | 'warn' | 'bad' | 'ask' | 'info'
@@ -63,13 +81,31 @@ export const html = honoHtml as (strings: TemplateStringsArray, ...values: reado
 // STYLE is a constant: raw keeps its quotes, which escaping would turn into invalid CSS.
 const SHEET = raw(`${STYLE}</style>`)
 const SHEET_WITHOUT_NONCE = raw(`<style>${STYLE}</style>`)
+// Constants of this module, like the stylesheet: the script has no `</script>` and no input in it.
+const GATE = raw(INTENT_GATE_SCRIPT)
+const NO_SCRIPT_SHEET = raw(NO_SCRIPT_STYLE)
 
-/** The frame of every relay page, as a finished standards-mode document: one card, the shared stylesheet, no scripts. */
-export function layout(title: string, tone: Tone, nonce: string | undefined, content: Html): string {
+/** Fragments made by {@link html}, one after another: each is escaped already. */
+function joined(parts: readonly Html[]): Html {
+  return raw(parts.join(''))
+}
+
+/** What a page adds to its `<head>`: today only the confirmation page's intent gate. */
+export type HeadExtra = 'intent-gate' | undefined
+
+/**
+ * The frame of every relay page, as a finished standards-mode document: one card and the shared
+ * stylesheet. The only script any page has is the confirmation page's intent gate, inline under
+ * the nonce (no nonce, no script).
+ */
+export function layout(title: string, tone: Tone, nonce: string | undefined, content: Html, extra?: HeadExtra): string {
   const style = nonce === undefined ? SHEET_WITHOUT_NONCE : html`<style nonce="${nonce}">${SHEET}`
+  const gate = extra === 'intent-gate' && nonce !== undefined
+    ? html`<script nonce="${nonce}">${GATE}</script><noscript><style nonce="${nonce}">${NO_SCRIPT_SHEET}</style></noscript>`
+    : null
   return html`<!doctype html><html lang="en"><head><meta charset="utf-8"/>\
 <meta name="viewport" content="width=device-width, initial-scale=1"/><meta name="robots" content="noindex"/>\
-<title>${title}</title>${style}</head>\
+<title>${title}</title>${style}${gate}</head>\
 <body><main class="${tone}" role="main"><div class="mark" aria-hidden="true">${MARKS[tone]}</div><h1>${title}</h1>\
 ${content}<footer>Unity sign-in relay</footer></main></body></html>`.toString()
 }
@@ -98,6 +134,17 @@ export interface ConfirmPageOptions extends PageOptions {
   readonly state: string
   /** A device (RFC 8628) asked, not an app on this computer. */
   readonly device?: boolean
+  /**
+   * The page was reached from another site: the user picks the app's code among these (the real
+   * one and two decoys, in random order) instead of pressing Continue, and the code is not shown.
+   */
+  readonly choices?: readonly string[] | undefined
+  /** When the flow started and the time now, Unix seconds. */
+  readonly startedAt?: number | undefined
+  readonly now?: number | undefined
+  /** Where the device asked from, and where this browser is, as far as the runtime knows. */
+  readonly deviceFrom?: Place | undefined
+  readonly browserAt?: Place | undefined
 }
 
 const CAUTION = {
@@ -108,23 +155,83 @@ const CAUTION = {
 <p><strong>Only continue if you started signing in on a device yourself, and that device shows this code.</strong></p>\
 <p>If a web page, an email or a message sent you here, cancel.</p></div>`,
 }
+const LINKED = {
+  app: html`<div class="alarm" role="alert">\
+<p><strong>Another web site sent you here, not an app on your computer.</strong></p>\
+<p>Someone may be trying to sign in to your Unity account. Only go on if you started signing in from an app yourself just now.</p></div>`,
+  device: html`<div class="alarm" role="alert">\
+<p><strong>Another web site sent you here, not the code you typed.</strong></p>\
+<p>Someone may be trying to sign in to your Unity account. Only go on if you started signing in on a device yourself just now.</p></div>`,
+}
 const DECISION_BUTTONS = html`<div class="actions">\
 <button type="submit" name="decision" value="continue" class="primary">Continue</button>\
 <button type="submit" name="decision" value="cancel" class="secondary">Cancel</button></div>`
+const NONE_OF_THESE = html`<div class="actions">\
+<button type="submit" name="decision" value="cancel" class="secondary">None of these: cancel</button></div>`
+const GATE_HINT = html`<p id="gate-hint" role="status" hidden="">Take a moment to check this page, then point at your choice and click it.</p>`
 
 /**
  * Asks the user to confirm a sign-in before the browser goes to Unity: without it, any web page
  * could start a flow with its own challenge and a signed-in user would finish it with no click.
+ * Reached from another site, it asks the user to pick the code instead, which a press that was
+ * not aimed at this page cannot do.
  */
-export function confirmPage({ userCode, unityHost, scope, state, device = false, nonce }: ConfirmPageOptions): string {
+export function confirmPage(options: ConfirmPageOptions): string {
+  const { userCode, unityHost, scope, state, device = false, choices, nonce } = options
   const asker = device ? 'device' : 'app'
+  const decide = choices === undefined
+    ? html`<p>The ${asker} should be showing this code:</p>\
+<div class="user-code" role="status" aria-label="Code ${userCode.split('').join(' ')}">${userCode}</div>\
+${CAUTION[asker]}${consequences(asker, scope, unityHost)}\
+<form method="post" action="/authorize" data-gate=""><input type="hidden" name="state" value="${state}"/>${DECISION_BUTTONS}${GATE_HINT}</form>`
+    : html`${LINKED[asker]}${consequences(asker, scope, unityHost)}\
+<form method="post" action="/authorize" data-gate=""><input type="hidden" name="state" value="${state}"/>\
+<p><strong>Which code does your ${asker} show?</strong></p>\
+<div class="choices">${joined(choices.map((choice) => html`<button type="submit" name="pick" value="${choice}" aria-label="Code ${choice.split('').join(' ')}">${choice}</button>`))}</div>\
+${NONE_OF_THESE}${GATE_HINT}</form>`
   return layout('Confirm this sign-in', 'ask', nonce, html`\
 <p>${device ? 'A device' : 'An app'} asked to sign you in to Unity at <strong>${unityHost}</strong>.</p>\
-<p>The ${asker} should be showing this code:</p>\
-<div class="user-code" role="status" aria-label="Code ${userCode.split('').join(' ')}">${userCode}</div>\
-${CAUTION[asker]}\
-<p>If you continue, the ${asker} can ${describeScope(scope)}.</p>\
-<form method="post" action="/authorize"><input type="hidden" name="state" value="${state}"/>${DECISION_BUTTONS}</form>`)
+${provenance(options)}${decide}`, 'intent-gate')
+}
+
+/** What continuing gives away, and as whom: Unity signs in whoever this browser is signed in as. */
+function consequences(asker: 'app' | 'device', scope: string, unityHost: string): Html {
+  return html`<p>If you continue, the ${asker} can ${describeScope(scope)}. Unity signs it in as the account this browser uses at ${unityHost}, possibly without asking again.</p>`
+}
+
+/** When the flow started and, for a device, where from; only what the relay knows to be true. */
+function provenance({ device = false, startedAt, now, deviceFrom, browserAt }: ConfirmPageOptions): Html | null {
+  if (startedAt === undefined || now === undefined) return null
+  const at = html`<time datetime="${new Date(startedAt * 1000).toISOString()}">${utcTime(startedAt)}</time>`
+  if (!device) return html`<p class="when">Started at ${at}, when this page opened.</p>`
+  const from = deviceFrom === undefined ? null : html`, ${describePlace(deviceFrom)}`
+  const line = html`<p class="when">The device asked ${ago(now - startedAt)} (at ${at})${from}.</p>`
+  const difference = placeDifference(deviceFrom, browserAt)
+  if (difference === 'country') {
+    return html`${line}<div class="alarm" role="alert"><p><strong>That device is in ${countryName(deviceFrom?.country ?? '')}, but this browser is in ${countryName(browserAt?.country ?? '')}.</strong></p>\
+<p>If you are not next to the device yourself, cancel: someone may be trying to sign in to your account from there.</p></div>`
+  }
+  if (difference === 'network') {
+    return html`${line}<p class="when">This browser is on another network (${browserAt?.network ?? ''}). That is normal for a phone on mobile data; if you are not next to the device, cancel.</p>`
+  }
+  return line
+}
+
+function describePlace({ country, network }: Place): Html {
+  if (country !== undefined && network !== undefined) return html`from ${countryName(country)}, on the network of ${network}`
+  if (country !== undefined) return html`from ${countryName(country)}`
+  return html`on the network of ${network ?? ''}`
+}
+
+/** `14:05 UTC`: the page may not know the reader's time zone, so it says which one it uses. */
+function utcTime(unixSeconds: number): string {
+  return `${new Date(unixSeconds * 1000).toISOString().slice(11, 16)} UTC`
+}
+
+function ago(seconds: number): string {
+  if (seconds < 60) return 'just now'
+  const minutes = Math.floor(seconds / 60)
+  return minutes === 1 ? '1 minute ago' : `${minutes} minutes ago`
 }
 
 const CANCELLED_APP = html`<p>Nothing was shared with the app. You can close this tab.</p>`

@@ -9,9 +9,13 @@ import { toBase64Url } from './base64url.ts'
 /** Every response that is not an HTML page: nothing may load, submit or frame anything. */
 export const API_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-/** An HTML page's policy: its own inline stylesheet, and forms only to `formAction` (default none). */
-export function pageCsp(nonce: string, formAction = "'none'"): string {
-  return `default-src 'none'; style-src 'nonce-${nonce}'; base-uri 'none'; form-action ${formAction}; frame-ancestors 'none'`
+/**
+ * An HTML page's policy: its own inline stylesheet, forms only to `formAction` (default none), and
+ * with `script` its own inline script (the confirmation page's intent gate), under the same nonce.
+ */
+export function pageCsp(nonce: string, formAction = "'none'", script = false): string {
+  const scripts = script ? ` script-src 'nonce-${nonce}';` : ''
+  return `default-src 'none'; style-src 'nonce-${nonce}';${scripts} base-uri 'none'; form-action ${formAction}; frame-ancestors 'none'`
 }
 
 /** What {@link cspNonce} needs of a Hono context (kept structural, so this module imports no route types). */
@@ -98,12 +102,12 @@ export function hasSecurityHeaders(response: Response): boolean {
 
 /**
  * Sets the security headers on a finished response, in place (`c.header()` after `next()` would
- * copy the whole Response). An HTML page made with `nonce` gets a policy allowing its stylesheet
- * and `formAction`; anything else gets {@link API_CSP}.
+ * copy the whole Response). An HTML page made with `nonce` gets a policy allowing its stylesheet,
+ * `formAction` and, with `script`, its inline script; anything else gets {@link API_CSP}.
  */
-export function setSecurityHeaders(headers: Headers, nonce: string | undefined, formAction: string | undefined): void {
+export function setSecurityHeaders(headers: Headers, nonce: string | undefined, formAction: string | undefined, script = false): void {
   const page = nonce !== undefined && headers.get('Content-Type')?.startsWith('text/html') === true
   for (const [name, value] of FIXED_HEADERS) headers.set(name, value)
   if (!headers.has('Referrer-Policy')) headers.set('Referrer-Policy', DEFAULT_REFERRER_POLICY)
-  headers.set('Content-Security-Policy', page ? pageCsp(nonce, formAction) : API_CSP)
+  headers.set('Content-Security-Policy', page ? pageCsp(nonce, formAction, script) : API_CSP)
 }

@@ -22,6 +22,11 @@ export interface StatePayload {
   readonly bh: string
   /** The flow belongs to a device (RFC 8628): its pages tell the user to return to the device. */
   readonly dv?: true
+  /**
+   * The page was reached from another site: Continue needs the user to pick the flow's code, so
+   * a press that another site steered (double-click-jacking) cannot confirm it.
+   */
+  readonly pk?: true
 }
 
 /** A signing key with its public identifier. */
@@ -73,11 +78,12 @@ export async function importStateKeys(secrets: readonly string[]): Promise<State
 
 /** Signs a payload with the current key. */
 export async function signState(keys: StateKeys, payload: StatePayload): Promise<string> {
-  const { iat, exp, cc, sc, bh, rt, dv } = payload
+  const { iat, exp, cc, sc, bh, rt, dv, pk } = payload
   // v1 payload: a positional JSON array, which keeps the state well under 300 characters.
   const fields: unknown[] = [iat, exp, cc, sc, bh]
-  if (rt !== undefined || dv) fields.push(rt ?? null)
-  if (dv) fields.push(1)
+  if (rt !== undefined || dv || pk) fields.push(rt ?? null)
+  if (dv || pk) fields.push(dv ? 1 : 0)
+  if (pk) fields.push(1)
   const json = JSON.stringify(fields)
   const signed = `${VERSION}.${keys.current.kid}.${asciiToBase64Url(json) ?? toBase64Url(encoder.encode(json))}`
   // A state the callback would refuse must be refused now, before the user signs in for nothing.
@@ -155,15 +161,22 @@ function parsePayload(json: string | null): StatePayload | null {
   } catch {
     return null
   }
-  if (!Array.isArray(value) || value.length < 5 || value.length > 7) return null
-  const [iat, exp, cc, sc, bh, rt, dv] = value as unknown[]
+  if (!Array.isArray(value) || value.length < 5 || value.length > 8) return null
+  const [iat, exp, cc, sc, bh, rt, dv, pk] = value as unknown[]
+  // One spelling per payload: a trailing null or 0 is never written, so it is never read.
   const valid =
     Number.isSafeInteger(iat) && Number.isSafeInteger(exp) &&
     typeof cc === 'string' && typeof sc === 'string' && typeof bh === 'string' &&
-    (rt === undefined || typeof rt === 'string' || (rt === null && dv === 1)) &&
-    (dv === undefined || dv === 1)
+    (rt === undefined || typeof rt === 'string' || (rt === null && (dv === 1 || pk === 1))) &&
+    (dv === undefined || dv === 1 || (dv === 0 && pk === 1)) &&
+    (pk === undefined || pk === 1)
   if (!valid) return null
-  return { iat: iat as number, exp: exp as number, cc, sc, bh, ...(typeof rt === 'string' ? { rt } : {}), ...(dv === 1 ? { dv: true } : {}) }
+  return {
+    iat: iat as number, exp: exp as number, cc, sc, bh,
+    ...(typeof rt === 'string' ? { rt } : {}),
+    ...(dv === 1 ? { dv: true } : {}),
+    ...(pk === 1 ? { pk: true } : {}),
+  }
 }
 
 function invalidState(): RelayError {

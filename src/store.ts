@@ -5,6 +5,8 @@
  * verifier; device records by the RFC 8628 user code.
  */
 import { RelayError } from './errors.ts'
+import { cleanPlace } from './place.ts'
+import type { Place } from './place.ts'
 
 /** Workers KV rejects an `expirationTtl` below 60 seconds. */
 export const KV_MIN_EXPIRATION_TTL_SECONDS = 60
@@ -56,6 +58,10 @@ export interface DeviceRecord {
   readonly sc: string
   /** Unix seconds. */
   readonly exp: number
+  /** When the device asked, Unix seconds: the confirmation page says so (RFC 8628 §5.4). */
+  readonly iat?: number
+  /** Where the device asked from, if the runtime knew: shown to the user, who compares it with where they are. */
+  readonly from?: Place
 }
 
 /** A user code as stored: 8 uppercase letters, no dash (RFC 8628 §6.1 normalised). */
@@ -110,7 +116,14 @@ export function parseDeviceRecord(value: unknown): DeviceRecord | null {
   if (typeof value !== 'object' || value === null) return null
   const record = value as Record<string, unknown>
   if (typeof record.cc !== 'string' || typeof record.sc !== 'string' || typeof record.exp !== 'number') return null
-  return { cc: record.cc, sc: record.sc, exp: record.exp }
+  const from = cleanPlace(typeof record.from === 'object' && record.from !== null ? record.from : undefined)
+  return {
+    cc: record.cc,
+    sc: record.sc,
+    exp: record.exp,
+    ...(typeof record.iat === 'number' ? { iat: record.iat } : {}),
+    ...(from === undefined ? {} : { from }),
+  }
 }
 
 /** Refuses a user code that is not in stored form, so no odd key ever reaches a backend. */

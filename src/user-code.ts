@@ -51,3 +51,23 @@ export function normalizeUserCode(input: string): string | null {
 export function displayUserCode(stored: string): string {
   return `${stored.slice(0, 4)}-${stored.slice(4)}`
 }
+
+/**
+ * `count` random user codes, shown as `XXXX-XXXX`, none equal to `real` or to each other: the
+ * decoys among which a user picks the code their app shows.
+ */
+export function decoyUserCodes(real: string, count: number): string[] {
+  const taken = new Set([real])
+  const decoys: string[] = []
+  while (decoys.length < count) {
+    const bytes = crypto.getRandomValues(new Uint8Array(USER_CODE_LENGTH))
+    let code = ''
+    // The same remainder of a byte as userCodeFor takes, so a decoy is drawn like a real code.
+    for (const byte of bytes) code += USER_CODE_ALPHABET[byte % USER_CODE_ALPHABET.length]
+    const shown = displayUserCode(code)
+    if (taken.has(shown)) continue
+    taken.add(shown)
+    decoys.push(shown)
+  }
+  return decoys
+}

@@ -14,6 +14,7 @@ import { cancelledPage } from '../pages.ts'
 import { cspNonce } from '../security-headers.ts'
 import { verifyState } from '../state.ts'
 import { guardStore } from '../store.ts'
+import { storedUserCodeFor } from '../user-code.ts'
 import type { Relay, RelayEnv, RouteDeps } from './deps.ts'
 
 /** Mounts `GET /authorize` and the confirmation page's `POST /authorize`. */
@@ -23,19 +24,33 @@ export function mountAuthorize(app: Relay, deps: RouteDeps): void {
 
   app.get('/authorize', authorizeQuery(config), async (c) => {
     const flow = c.req.valid('query')
-    const state = await confirmation.begin(c, flow)
+    const begun = await confirmation.begin(c, flow)
     if (config.confirmPage === 'never') {
       log.info('authorize.redirect', { flow: flowId(flow.challenge) })
-      return c.redirect(unity.authorizeUrl({ redirectUri: deps.redirectUriFor(c), scope: flow.scope, state, challenge: flow.challenge }), 302)
+      return c.redirect(unity.authorizeUrl({ redirectUri: deps.redirectUriFor(c), scope: flow.scope, state: begun.state, challenge: flow.challenge }), 302)
     }
-    return confirmation.page(c, flow, state)
+    return confirmation.page(c, flow, begun)
   })
 
   app.post('/authorize', fromRelayPage(deps), decisionForm, async (c) => {
-    const { state, decision } = c.req.valid('form')
+    const { state, decision, pick } = c.req.valid('form')
     const now = deps.nowSeconds()
     const flow = await verifyState(await deps.stateKeys(), state, now)
     await verifyBindingCookie(c, flow.bh)
+    if (flow.pk !== true && pick !== undefined) throw new RelayError('invalid_request', 'Choose Continue or Cancel on the relay’s page.')
+    if (flow.pk === true) {
+      // Reached from another site: a press that site steered cannot know which code is the flow's (double-click-jacking).
+      if (decision === 'continue' && pick !== (await storedUserCodeFor(flow.cc))) {
+        clearBindingCookie(c, flow.bh)
+        throw new RelayError('wrong_code', 'That is not the code of this sign-in, so nothing was sent to Unity. If an app of yours is waiting, start again there; otherwise close this tab.')
+      }
+      // "None of these" means the flow is not this user's: it ends in this browser only, so no page can cancel another's sign-in through it.
+      if (decision === 'cancel') {
+        clearBindingCookie(c, flow.bh)
+        log.info('authorize.abandoned', { flow: flowId(flow.cc) })
+        return c.html(cancelledPage({ device: flow.dv === true, nonce: cspNonce(c) }))
+      }
+    }
     if (decision === 'continue') {
       // The cookie stays: the callback checks it again and clears it.
       log.info('authorize.redirect', { flow: flowId(flow.cc) })

@@ -9,6 +9,7 @@ import type { Config } from '../config.ts'
 import type { RateLimitName } from '../limits/settings.ts'
 import type { ErrorFormat } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import type { Place } from '../place.ts'
 import type { StateKeys } from '../state.ts'
 import type { CodeStore } from '../store.ts'
 import type { UnityClient } from '../unity.ts'
@@ -26,10 +27,10 @@ export type RelayLimiters = Partial<Readonly<Record<RateLimitName, RateLimiter>>
 
 /**
  * Per-request variables: the CSP nonce, whether errors render as HTML or JSON, a page's CSP
- * `form-action`, and the client's rate-limit key (its address from the runtime entry, an IPv6
+ * `form-action` and whether it runs its inline script, and the client's rate-limit key (its address from the runtime entry, an IPv6
  * /64; see `limits/client-ip.ts`).
  */
-export type RelayEnv = { Variables: SecureHeadersVariables & { errorFormat: ErrorFormat; formAction?: string; clientKey: string } }
+export type RelayEnv = { Variables: SecureHeadersVariables & { errorFormat: ErrorFormat; formAction?: string; pageScript?: boolean; clientKey: string } }
 
 /** The relay's Hono app; serve it with `relay.fetch`. */
 export type Relay = Hono<RelayEnv>
@@ -44,6 +45,8 @@ export interface RouteDeps {
   readonly unity: UnityClient
   readonly log: Logger
   readonly limiters: RelayLimiters
+  /** Where a request came from (country, network), as far as the runtime knows. */
+  placeOf(request: Request): Place | undefined
   /** The injected clock, in Unix seconds. */
   nowSeconds(): number
   /** The HMAC keys, imported once per isolate on first use. */

@@ -38,7 +38,9 @@ export function mountDevice(app: Relay, deps: RouteDeps): void {
       const challenge = await sha256Base64Url(deviceCode)
       const userCode = await userCodeFor(challenge)
       const stored = userCode.replace('-', '')
-      const record = { cc: challenge, sc: scope, exp: deps.nowSeconds() + config.stateTtlSeconds }
+      const now = deps.nowSeconds()
+      const from = deps.placeOf(c.req.raw)
+      const record = { cc: challenge, sc: scope, exp: now + config.stateTtlSeconds, iat: now, ...(from === undefined ? {} : { from }) }
       // Two live flows must never share a user code: a collision draws a new device code.
       const saved = await guardStore('save the device authorization in', store.saveDevice(stored, record, config.stateTtlSeconds))
       if (saved === 'exists') continue
@@ -65,8 +67,7 @@ export function mountDevice(app: Relay, deps: RouteDeps): void {
       log.info('device.unknown_code')
       return c.html(deviceEntryPage({ problem: UNKNOWN_CODE, nonce }), 400)
     }
-    const flow = { challenge: record.cc, scope: record.sc, device: { expiresAt: record.exp } }
-    const state = await confirmation.begin(c, flow)
-    return confirmation.page(c, flow, state)
+    const flow = { challenge: record.cc, scope: record.sc, device: { expiresAt: record.exp, startedAt: record.iat, from: record.from } }
+    return confirmation.page(c, flow, await confirmation.begin(c, flow))
   })
 }

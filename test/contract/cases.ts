@@ -9,6 +9,7 @@ import { confirmCases } from './confirm.cases.ts'
 import { deviceCases } from './device.cases.ts'
 import type { ContractCase } from './define.ts'
 import { faultCases } from './faults.cases.ts'
+import { intentCases } from './intent.cases.ts'
 import { limitsCases } from './limits.cases.ts'
 import { headersCases } from './headers.cases.ts'
 import { storeCases } from './store.cases.ts'
@@ -19,4 +20,4 @@ export type { ContractCase } from './define.ts'
 export type { StoreHarness, RawRecords } from './harness.ts'
 
 /** All HTTP contract cases, grouped by endpoint, and the store contract every store meets. */
-export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...confirmCases, ...callbackCases, ...tokenCases, ...deviceCases, ...landingCases, ...headersCases, ...limitsCases, ...faultCases, ...storeCases]
+export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...confirmCases, ...intentCases, ...callbackCases, ...tokenCases, ...deviceCases, ...landingCases, ...headersCases, ...limitsCases, ...faultCases, ...storeCases]

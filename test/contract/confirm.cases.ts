@@ -5,6 +5,7 @@
  * started the flow, continues to Unity or records a cancellation.
  */
 import { strict as assert } from 'node:assert'
+import { INTENT_GATE_SCRIPT } from '../../src/intent-gate.ts'
 import { USER_CODE_ALPHABET, userCodeFor } from '../../src/user-code.ts'
 import { assertErrorPage, assertPageHeaders, contract, cookieAttributes } from './define.ts'
 import type { Start } from './define.ts'
@@ -16,6 +17,11 @@ const VECTOR_CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'
 const VECTOR_USER_CODE = 'BGBP-FFBB'
 
 const USER_CODE_PATTERN = new RegExp(`^[${USER_CODE_ALPHABET}]{4}-[${USER_CODE_ALPHABET}]{4}$`)
+
+/** The nonce the page's CSP allows. */
+function cspNonceOf(response: Response): string {
+  return /'nonce-([^']+)'/.exec(response.headers.get('Content-Security-Policy') ?? '')?.[1] ?? ''
+}
 
 function cspDirective(response: Response, name: string): string | undefined {
   const csp = response.headers.get('Content-Security-Policy') ?? ''
@@ -65,10 +71,11 @@ export const confirmCases = [
     assert.match(page, /use Unity’s API as you \(scope: api\)/)
     assert.match(page, /Only continue if you started signing in from an app yourself, and that app shows this code/)
     assert.match(page, /If a web page, an email or a message sent you here, cancel/)
-    assert.match(page, /<form method="post" action="\/authorize">/)
+    assert.match(page, /<form method="post" action="\/authorize" data-gate="">/)
     assert.match(page, /<button type="submit" name="decision" value="continue" class="primary">Continue<\/button>/)
     assert.match(page, /<button type="submit" name="decision" value="cancel" class="secondary">Cancel<\/button>/)
-    assert.equal(/<script/i.test(page), false, 'no script')
+    assert.deepEqual([...page.matchAll(/<script[^>]*>/g)].map(([tag]) => tag), [`<script nonce="${cspNonceOf(response)}">`], 'the intent gate is the one script')
+    assert.ok(page.includes(INTENT_GATE_SCRIPT), 'the gate as written')
     assert.match(page, /<meta name="viewport" content="width=device-width, initial-scale=1"\/?>/)
     assert.match(page, /prefers-color-scheme: dark/)
     assert.equal(response.headers.getSetCookie().length, 1, 'the binding cookie is set')
@@ -88,8 +95,8 @@ export const confirmCases = [
     const relay = await start()
     const { page, response } = await relay.open({ scope: `<script>alert('x')</script> api&<b/title='y'>` })
     assert.equal(response.status, 200, page)
-    assert.ok(page.includes('with these permissions: &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;, api&amp;&lt;b/title=&#39;y&#39;&gt;.</p>'), page)
-    assert.equal(page.includes('<script'), false)
+    assert.ok(page.includes('with these permissions: &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;, api&amp;&lt;b/title=&#39;y&#39;&gt;. Unity signs it in'), page)
+    assert.equal(page.replace(INTENT_GATE_SCRIPT, '').match(/<script/g)?.length, 1, 'only the gate\u2019s own script tag')
     assert.equal(page.includes('<b/'), false)
   }),
 

@@ -35,8 +35,9 @@ async function authorizeDevice(relay: RelayUnderTest, form: Record<string, strin
 }
 
 /** Opens /device?user_code=… like the user's browser and reads the confirmation page. */
-async function enterCode(relay: RelayUnderTest, typed: string, deviceCode: string): Promise<Opened> {
-  const response = await relay.fetch(`/device?${new URLSearchParams({ user_code: typed })}`)
+/** The user types the code into the relay's entry form, whose GET is `same-origin`; `headers` replace the browser's. */
+async function enterCode(relay: RelayUnderTest, typed: string, deviceCode: string, headers: Record<string, string> = {}): Promise<Opened> {
+  const response = await relay.fetch(`/device?${new URLSearchParams({ user_code: typed })}`, { headers: { 'Sec-Fetch-Site': 'same-origin', ...headers } })
   const page = await response.text()
   assert.equal(response.status, 200, page)
   const state = /name="state" value="([^"]+)"/.exec(page)?.[1] ?? ''
@@ -106,7 +107,7 @@ export const deviceCases = [
     assert.equal(device.expires_in, 600)
     assert.equal(device.interval, 5)
     const stored = (await relay.raw.getDevice(device.user_code.replace('-', ''))) as Record<string, unknown>
-    assert.deepEqual(Object.keys(stored).sort(), ['cc', 'exp', 'sc'])
+    assert.deepEqual(Object.keys(stored).sort(), ['cc', 'exp', 'iat', 'sc'], 'no place: the harness named none')
     assert.equal(stored.cc, challenge, 'the device code itself is never stored')
     assert.equal(stored.sc, 'api')
     assert.ok(Math.abs((stored.exp as number) - (Math.floor(Date.now() / 1000) + 600)) <= 2)

@@ -20,6 +20,10 @@ import type { StrictUnity } from '../support/unity-stub.ts'
  */
 export const TEST_PEER_HEADER = 'X-Test-Peer'
 
+/** The harness plays Cloudflare's `request.cf` too: a request's country and network come from these. */
+export const TEST_COUNTRY_HEADER = 'X-Test-Country'
+export const TEST_NETWORK_HEADER = 'X-Test-Network'
+
 /** Where the relay under test pretends to be served. */
 export const RELAY_ORIGIN = 'https://relay.example.com'
 
@@ -77,8 +81,12 @@ export interface RelayUnderTest {
   advance(seconds: number): void
   /** Sends a request to the relay; `path` is relative to {@link RELAY_ORIGIN}. */
   fetch(path: string, init?: RequestInit): Promise<Response>
-  /** GET /authorize like a browser: the confirmation page (or, with CONFIRM_PAGE=never, the redirect), its cookie and state. */
-  open(params?: FlowParams): Promise<Opened>
+  /**
+   * GET /authorize like a browser that an app opened (`Sec-Fetch-Site: none`): the confirmation
+   * page (or, with CONFIRM_PAGE=never, the redirect), its cookie and state. `headers` replace or
+   * (`undefined`) remove the browser's.
+   */
+  open(params?: FlowParams, headers?: Readonly<Record<string, string | undefined>>): Promise<Opened>
   /** POST /authorize as the page's form does: same origin, with the flow's cookie unless told otherwise. */
   decide(opened: Opened, decision: string, options?: DecideOptions): Promise<Response>
   /** Starts a flow like a browser and a user who presses Continue: ends at Unity's authorize URL. */
@@ -117,6 +125,8 @@ export interface DecideOptions {
   readonly headers?: Readonly<Record<string, string | undefined>>
   /** Another state than the page's. */
   readonly state?: string
+  /** Sends `pick=<code>` (a choice on the page reached from another site) instead of `decision`. */
+  readonly pick?: string
 }
 
 /** A flow started at /authorize and confirmed. */
@@ -156,15 +166,16 @@ export async function startRelay(harness: StoreHarness, options: RelayOptions = 
     clock: options.clock ?? (() => now),
     log,
     clientIp: (request) => request.headers.get(TEST_PEER_HEADER) ?? undefined,
+    placeOf: (request) => ({ country: request.headers.get(TEST_COUNTRY_HEADER), network: request.headers.get(TEST_NETWORK_HEADER) }),
     ...(options.limiters ? { limiters: options.limiters } : {}),
     ...(options.upstreamTimeoutMs === undefined ? {} : { upstreamTimeoutMs: options.upstreamTimeoutMs }),
   })
   const relayFetch = (path: string, init?: RequestInit) => Promise.resolve(app.request(`${RELAY_ORIGIN}${path}`, init))
 
-  const openFlow = async ({ verifier = makeVerifier(), ...params }: FlowParams = {}): Promise<Opened> => {
+  const openFlow = async ({ verifier = makeVerifier(), ...params }: FlowParams = {}, headers: Readonly<Record<string, string | undefined>> = {}): Promise<Opened> => {
     const challenge = await challengeOf(verifier)
     const query = new URLSearchParams({ code_challenge: challenge, code_challenge_method: 'S256', ...params })
-    const response = await relayFetch(`/authorize?${query}`)
+    const response = await relayFetch(`/authorize?${query}`, { headers: browserHeaders({ 'Sec-Fetch-Site': 'none', ...headers }) })
     const expected = config.confirmPage === 'never' ? 302 : 200
     const page = response.status === 200 ? await response.text() : ''
     if (response.status !== expected) throw new Error(`/authorize answered ${response.status}: ${page}`)
@@ -182,8 +193,8 @@ export async function startRelay(harness: StoreHarness, options: RelayOptions = 
       Cookie: options.cookie === undefined ? opened.cookie : (options.cookie ?? undefined),
       ...options.headers,
     }
-    const sent = Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined))
-    return relayFetch('/authorize', { method: 'POST', headers: sent, body: new URLSearchParams({ state: options.state ?? opened.state, decision }) })
+    const form: Record<string, string> = options.pick === undefined ? { decision } : { pick: options.pick }
+    return relayFetch('/authorize', { method: 'POST', headers: browserHeaders(headers), body: new URLSearchParams({ state: options.state ?? opened.state, ...form }) })
   }
 
   return {
@@ -221,4 +232,9 @@ export async function startRelay(harness: StoreHarness, options: RelayOptions = 
       })
     },
   }
+}
+
+/** Request headers without the ones set to `undefined`. */
+function browserHeaders(headers: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined))
 }

@@ -34,15 +34,18 @@ function assertCommonHeaders(response: Response, what: string, referrerPolicy = 
 }
 
 /** An HTML page: its CSP allows exactly the nonce its `<style>` carries. Returns the nonce. */
-async function assertPage(response: Response, what: string, options: { referrerPolicy?: string; formAction?: string } = {}): Promise<string> {
+async function assertPage(response: Response, what: string, options: { referrerPolicy?: string; formAction?: string; script?: boolean } = {}): Promise<string> {
   const body = await response.text()
   assert.match(response.headers.get('Content-Type') ?? '', /^text\/html/, what)
   const csp = assertCommonHeaders(response, what, options.referrerPolicy)
   const nonce = /<style nonce="([^"]+)">/.exec(body)?.[1]
   assert.ok(nonce !== undefined && nonce.length >= 22, `${what}: the stylesheet carries a nonce`)
+  // Only the confirmation page runs a script (its intent gate), under the same nonce as its stylesheet.
+  const scripts = [...body.matchAll(/<script([^>]*)>/g)].map((match) => match[1])
+  assert.deepEqual(scripts, options.script ? [` nonce="${nonce}"`] : [], `${what}: scripts`)
   assert.equal(
     csp,
-    `default-src 'none'; style-src 'nonce-${nonce}'; base-uri 'none'; form-action ${options.formAction ?? "'none'"}; frame-ancestors 'none'`,
+    `default-src 'none'; style-src 'nonce-${nonce}';${options.script ? ` script-src 'nonce-${nonce}';` : ''} base-uri 'none'; form-action ${options.formAction ?? "'none'"}; frame-ancestors 'none'`,
     `${what}: CSP`,
   )
   return nonce
@@ -65,7 +68,7 @@ export const headersCases = [
     const relay = await start()
     const first = await relay.open()
     const unityOrigin = new URL(relay.config.authorizeEndpoint).origin
-    const confirm = { referrerPolicy: 'same-origin', formAction: `'self' ${unityOrigin}` }
+    const confirm = { referrerPolicy: 'same-origin', formAction: `'self' ${unityOrigin}`, script: true }
     const firstNonce = await assertPage(new Response(first.page, first.response), 'confirmation page', confirm)
     const second = await relay.open()
     const secondNonce = await assertPage(new Response(second.page, second.response), 'second confirmation page', confirm)

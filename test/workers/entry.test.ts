@@ -9,6 +9,9 @@ import worker from '../../src/index.ts'
 import type { Env } from '../../src/index.ts'
 
 const ORIGIN = 'https://relay.example.com'
+
+/** A request as the Worker receives it; its `cf` holds only what a case sets. */
+type IncomingRequest = Request<unknown, IncomingRequestCfProperties>
 const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'
 
 function call(path: string, workerEnv: Env): Promise<Response> {
@@ -20,7 +23,7 @@ describe('Workers entry', () => {
     const health = await exports.default.fetch(`${ORIGIN}/healthz`)
     expect(health.status).toBe(200)
     expect(await health.json()).toEqual({ ok: true })
-    const page = await exports.default.fetch(`${ORIGIN}/authorize?code_challenge=${CHALLENGE}&code_challenge_method=S256`, { redirect: 'manual' })
+    const page = await exports.default.fetch(`${ORIGIN}/authorize?code_challenge=${CHALLENGE}&code_challenge_method=S256`, { redirect: 'manual', headers: { 'Sec-Fetch-Site': 'none' } })
     const html = await page.text()
     expect(page.status).toBe(200)
     // The test vector for RFC 7636 Appendix B's challenge, as the README documents it.
@@ -40,6 +43,23 @@ describe('Workers entry', () => {
     expect(location.searchParams.get('client_id')).toBe('relay-test')
     expect(location.searchParams.get('redirect_uri')).toBe(`${ORIGIN}/callback`)
     expect(location.searchParams.get('state')).toBe(state)
+  })
+
+  it('tells the user where a device asked from, from request.cf: a country and a network, never an address', async () => {
+    const ask = new Request(`${ORIGIN}/device_authorization`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'CF-Connecting-IP': '203.0.113.7' },
+      body: '',
+      cf: { country: 'DE', asOrganization: 'Deutsche Telekom AG' },
+    })
+    const device = (await (await worker.fetch(ask as IncomingRequest, env, createExecutionContext())).json()) as { user_code: string }
+    const stored = (await env.AUTH_CODES?.get(`device:${device.user_code.replace('-', '')}`, 'json')) as Record<string, unknown>
+    expect(stored.from).toEqual({ country: 'DE', network: 'Deutsche Telekom AG' })
+    expect(JSON.stringify(stored)).not.toContain('203.0.113.7')
+    const entry = new Request(`${ORIGIN}/device?user_code=${device.user_code}`, { headers: { 'Sec-Fetch-Site': 'same-origin' }, cf: { country: 'FR', asOrganization: 'Orange' } })
+    const html = await (await worker.fetch(entry as IncomingRequest, env, createExecutionContext())).text()
+    expect(html).toContain(', from Germany, on the network of Deutsche Telekom AG.')
+    expect(html).toContain('That device is in Germany, but this browser is in France.')
   })
 
   it('answers every route with a 500 naming the missing setting, never a value', async () => {

@@ -55,6 +55,19 @@ describe('signState / verifyState', () => {
     expect('dv' in (await verifyState(keys, await signState(keys, PAYLOAD), NOW))).toBe(false)
   })
 
+  it('round-trips the pick flag with every combination of device flag and return_to, in one spelling each', async () => {
+    const keys = await importStateKeys([SECRET])
+    const { rt: _dropped, ...base } = PAYLOAD
+    const spellings = new Set<string>()
+    for (const payload of [{ ...base, pk: true as const }, { ...PAYLOAD, pk: true as const }, { ...base, dv: true as const, pk: true as const }, { ...PAYLOAD, dv: true as const, pk: true as const }]) {
+      const state = await signState(keys, payload)
+      expect(await verifyState(keys, state, NOW)).toEqual(payload)
+      spellings.add(atob((state.split('.')[2] ?? '').replace(/-/g, '+').replace(/_/g, '/')))
+    }
+    expect([...spellings].map((json) => JSON.parse(json).slice(5))).toEqual([[null, 0, 1], [PAYLOAD.rt, 0, 1], [null, 1, 1], [PAYLOAD.rt, 1, 1]])
+    expect('pk' in (await verifyState(keys, await signState(keys, { ...PAYLOAD, dv: true }), NOW))).toBe(false)
+  })
+
   it('round-trips a payload that is not ASCII (signed as UTF-8), and rejects invalid UTF-8', async () => {
     const keys = await importStateKeys([SECRET])
     const payload = { ...PAYLOAD, sc: 'api lecture-écriture', rt: 'https://app.example.com/été' }
@@ -178,7 +191,12 @@ describe('signState / verifyState', () => {
       `[${NOW},${NOW + 600},"cc","sc","bh",null]`,
       `[${NOW},${NOW + 600},"cc","sc","bh",null,2]`,
       `[${NOW},${NOW + 600},"cc","sc","bh",null,true]`,
-      `[${NOW},${NOW + 600},"cc","sc","bh",null,1,1]`,
+      `[${NOW},${NOW + 600},"cc","sc","bh",null,1,2]`,
+      `[${NOW},${NOW + 600},"cc","sc","bh",null,1,1,1]`,
+      `[${NOW},${NOW + 600},"cc","sc","bh",null,0]`,
+      `[${NOW},${NOW + 600},"cc","sc","bh","rt",0]`,
+      `[${NOW},${NOW + 600},"cc","sc","bh",null,0,0]`,
+      `[${NOW},${NOW + 600},"cc","sc","bh",null,0,true]`,
       `[${NOW}.5,${NOW + 600},"cc","sc","bh"]`,
     ]
     for (const payload of wrong) {
