@@ -168,7 +168,7 @@ const DECISION_BUTTONS = html`<div class="actions">\
 <button type="submit" name="decision" value="cancel" class="secondary">Cancel</button></div>`
 const NONE_OF_THESE = html`<div class="actions">\
 <button type="submit" name="decision" value="cancel" class="secondary">None of these: cancel</button></div>`
-const GATE_HINT = html`<p id="gate-hint" role="status" hidden="">Take a moment to check this page, then point at your choice and click it.</p>`
+const GATE_HINT = html`<p id="gate-hint" role="status" hidden="">Read this page for a moment, then move the pointer onto your choice and click it once (or tap it).</p>`
 
 /**
  * Asks the user to confirm a sign-in before the browser goes to Unity: without it, any web page
@@ -196,7 +196,7 @@ ${provenance(options)}${decide}`, 'intent-gate')
 
 /** What continuing gives away, and as whom: Unity signs in whoever this browser is signed in as. */
 function consequences(asker: 'app' | 'device', scope: string, unityHost: string): Html {
-  return html`<p>If you continue, the ${asker} can ${describeScope(scope)}. Unity signs it in as the account this browser uses at ${unityHost}, possibly without asking again.</p>`
+  return html`<p>If you continue, the ${asker} can ${describeScope(scope)}. Unity uses the account this browser is signed in to at ${unityHost}, possibly without asking you again.</p>`
 }
 
 /** When the flow started and, for a device, where from; only what the relay knows to be true. */

@@ -95,7 +95,7 @@ export const confirmCases = [
     const relay = await start()
     const { page, response } = await relay.open({ scope: `<script>alert('x')</script> api&<b/title='y'>` })
     assert.equal(response.status, 200, page)
-    assert.ok(page.includes('with these permissions: &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;, api&amp;&lt;b/title=&#39;y&#39;&gt;. Unity signs it in'), page)
+    assert.ok(page.includes('with these permissions: &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;, api&amp;&lt;b/title=&#39;y&#39;&gt;. Unity uses the account'), page)
     assert.equal(page.replace(INTENT_GATE_SCRIPT, '').match(/<script/g)?.length, 1, 'only the gate\u2019s own script tag')
     assert.equal(page.includes('<b/'), false)
   }),

@@ -177,7 +177,7 @@ export const intentCases = [
     assert.ok(at, opened.page)
     assert.ok(Math.abs(Date.parse(at[1] ?? '') - Date.now()) < 5000, at[1])
     assert.equal(at[2], (at[1] ?? '').slice(11, 16))
-    assert.match(opened.page, /Unity signs it in as the account this browser uses at unity\.example\.com, possibly without asking again\./)
+    assert.match(opened.page, /Unity uses the account this browser is signed in to at unity\.example\.com, possibly without asking you again\./)
   }),
 
   contract('intent: a device page says when and where from the device asked, and warns when this browser is elsewhere', async (start) => {

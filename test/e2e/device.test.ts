@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Page } from 'playwright-core'
 import { deviceLogin } from '../../dev/device-login.ts'
-import { assertActive, assertTokenBody, CONFIRM_HEADING, decide, heading, newContext, requestsTo, screenshots, signIn } from './flow.ts'
+import { assertActive, assertTokenBody, CONFIRM_HEADING, decide, heading, newContext, pressAfterReading, requestsTo, screenshots, signIn } from './flow.ts'
 import { BASIC_CLIENT, RELAY_PORTS, useScenario } from './harness.ts'
 
 const TEST = { timeout: 60_000 } as const
@@ -42,7 +42,7 @@ async function confirmDevice(page: Page, userCode: string, button: 'Continue' | 
   await page.getByRole('heading', { name: CONFIRM_HEADING }).waitFor()
   assert.equal((await page.locator('.user-code').innerText()).trim(), userCode)
   assert.match(await page.locator('main').innerText(), /A device asked to sign you in/)
-  await page.getByRole('button', { name: button }).click()
+  await pressAfterReading(page, page.getByRole('button', { name: button }))
 }
 
 test('1. verification_uri: the user types the code in lower case with a dash, confirms and signs in; the library gets tokens', TEST, async (t) => {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Browser, BrowserContext, Page, Request, Response } from 'playwright-core'
+import type { Browser, BrowserContext, Locator, Page, Request, Response } from 'playwright-core'
 import { pollForTokens, startLogin } from '../../dev/app.ts'
 import type { Login, PollResult } from '../../dev/app.ts'
 import type { UnityStandin } from '../../dev/unity-standin.ts'
@@ -49,7 +49,25 @@ export async function confirmOnRelay(page: Page, login: Login, button: 'Continue
   // The buttons inherit the page font; an invalid declaration would leave the browser's small default.
   const buttonFont = await page.getByRole('button', { name: button }).evaluate((element) => getComputedStyle(element).fontFamily)
   assert.match(buttonFont, /^system-ui\b/, `button font-family: ${buttonFont}`)
-  await page.getByRole('button', { name: button }).click()
+  await pressAfterReading(page, page.getByRole('button', { name: button }))
+}
+
+/** The intent gate's state on the page (`<html data-gate>`): `waiting`, `ready` or `armed`. */
+export function gateState(page: Page): Promise<string | undefined> {
+  return page.evaluate(() => document.documentElement.dataset.gate)
+}
+
+/**
+ * Presses a confirmation page's button the way a person does: after reading the page for a
+ * moment (the intent gate's quiet time), the pointer moves onto the button, then clicks once.
+ */
+export async function pressAfterReading(page: Page, button: Locator): Promise<void> {
+  await page.waitForFunction(() => document.documentElement.dataset.gate === 'ready', undefined, { timeout: STEP_TIMEOUT_MS })
+  // From wherever the pointer rested (a previous page's click may have left it on this very spot) onto the button.
+  await page.mouse.move(1, 1)
+  await button.hover()
+  assert.equal(await gateState(page), 'armed', 'pointing at the button arms it')
+  await button.click()
 }
 
 /** Records every request `page` sends to `origin` from now on. */

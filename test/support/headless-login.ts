@@ -170,6 +170,9 @@ export async function headlessLogin(startUrl: string, options: HeadlessLoginOpti
     if (init.origin !== undefined) {
       headers.set('origin', init.origin);
       headers.set('sec-fetch-site', init.origin === url.origin ? 'same-origin' : 'cross-site');
+    } else if (step === 0) {
+      // The app opened the browser at the start URL: no site sent it there.
+      headers.set('sec-fetch-site', 'none');
     }
     const res = await doFetch(url, { method: init.method, ...(init.body ? { body: init.body } : {}), headers, redirect: 'manual' });
     jar.store(url, res.headers);
