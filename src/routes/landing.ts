@@ -26,7 +26,7 @@ client secret, and hands the tokens only to the app that started the sign-in.</p
 <p>There is nothing to do on this page: an app sends you here when it needs you to sign in.</p>\
 <dl>\
 <dt><code>GET /authorize</code></dt><dd>Your browser starts a sign-in and shows its code (the app gives the link).</dd>\
-<dt><code>POST /authorize</code></dt><dd>Continue or Cancel on that page.</dd>\
+<dt><code>POST /authorize</code></dt><dd>Continue (or the code you pick) or Cancel on that page.</dd>\
 <dt><code>GET /callback</code></dt><dd>Unity sends your browser back here after you sign in.</dd>\
 <dt><code>POST /token</code></dt><dd>The app picks up its tokens with a form body, or refreshes them.</dd>\
 <dt><code>POST /device_authorization</code></dt><dd>A device without a browser (a CLI, a TV app) starts a sign-in and shows you a code.</dd>\

@@ -183,6 +183,7 @@ test('4. a person who reads the page, then clicks once, signs in: Continue from 
   const choices = (await page.locator('.choices button').allInnerTexts()).map((text) => text.trim())
   assert.equal(choices.length, 3)
   assert.ok(choices.includes(linked.userCode))
+  await page.waitForFunction(() => document.documentElement.dataset.gate === 'ready')
   await page.emulateMedia({ colorScheme: 'dark' })
   await screenshots(page, 'confirm-pick-dark')
   await page.emulateMedia({ colorScheme: 'light' })

@@ -224,6 +224,8 @@ test('9. the user presses Cancel on the confirmation page: nothing reaches Unity
   pickup.catch(() => {})
   await page.goto(login.authorizeUrl)
   await page.getByRole('heading', { name: CONFIRM_HEADING }).waitFor()
+  // As the user sees it once the intent gate is ready (its buttons are dimmed for the first second).
+  await page.waitForFunction(() => document.documentElement.dataset.gate === 'ready')
   await screenshots(page, 'confirm')
   await page.emulateMedia({ colorScheme: 'dark' })
   await screenshots(page, 'confirm-dark')
