@@ -13,6 +13,7 @@ import { strict as assert } from 'node:assert'
 import fc from 'fast-check'
 import { DEVICE_CODE_GRANT } from '../../src/inputs.ts'
 import type { CodeStore } from '../../src/store.ts'
+import { userCodeFor } from '../../src/user-code.ts'
 import { contract } from '../contract/define.ts'
 import type { ContractCase } from '../contract/define.ts'
 import type { RelayUnderTest } from '../contract/harness.ts'
@@ -117,6 +118,9 @@ const decisionRequests: fc.Arbitrary<Send> = fc
     tamper: rarely(fc.nat(300)),
     state: secret,
     decision: fc.oneof({ arbitrary: fc.constantFrom('continue', 'cancel'), weight: 3 }, { arbitrary: text, weight: 1 }),
+    // The page a real state came from: reached from another site, it asks to pick the code.
+    openedFrom: fc.constantFrom('none', 'cross-site'),
+    pick: rarely(fc.oneof(fc.constantFrom('real', 'BBBB-BBBB'), text)),
     cookie: fc.oneof({ arbitrary: fc.constant('flow'), weight: 3 }, { arbitrary: fc.constantFrom('none', 'forged'), weight: 1 }),
     headers: rarely(
       fc.record({
@@ -127,10 +131,12 @@ const decisionRequests: fc.Arbitrary<Send> = fc
     ),
     duplicate: rarely(fc.constantFrom('state', 'decision')),
   })
-  .map(({ realState, flowReturnTo, tamper, state, decision, cookie, headers, duplicate }) => async (relay) => {
+  .map(({ realState, flowReturnTo, tamper, state, decision, openedFrom, pick, cookie, headers, duplicate }) => async (relay) => {
+    const site = { 'Sec-Fetch-Site': openedFrom }
     const opened = realState
-      ? await relay.open(flowReturnTo === undefined ? {} : { return_to: flowReturnTo }).catch(() => relay.open())
+      ? await relay.open(flowReturnTo === undefined ? {} : { return_to: flowReturnTo }, site).catch(() => relay.open({}, site))
       : undefined
+    const picked = pick === 'real' ? (opened ? await userCodeFor(opened.challenge) : undefined) : pick
     let sentState = state
     if (opened) sentState = tamper === undefined ? opened.state : opened.state.slice(0, tamper % opened.state.length) + 'A' + opened.state.slice((tamper % opened.state.length) + 1)
     const sent: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'https://relay.example.com', 'Sec-Fetch-Site': 'same-origin' }
@@ -139,7 +145,9 @@ const decisionRequests: fc.Arbitrary<Send> = fc
       else sent[name] = value
     }
     if (cookie !== 'none') sent.Cookie = cookie === 'flow' && opened ? opened.cookie : `__Host-uor-${SECRET_MARK}=${SECRET_MARK}`
-    return relay.fetch('/authorize', { method: 'POST', headers: sent, body: query({ state: sentState, decision }, duplicate) })
+    // A pick is sent alone (as the page's choice buttons do) or, rarely, with a decision too.
+    const form = picked === undefined ? { state: sentState, decision } : { state: sentState, pick: picked, ...(decision === 'cancel' ? { decision } : {}) }
+    return relay.fetch('/authorize', { method: 'POST', headers: sent, body: query(form, duplicate) })
   })
 
 const tokenRequests: fc.Arbitrary<Send> = fc
