@@ -2,7 +2,8 @@
  * @module
  * `/authorize`: signs the flow into `state` and binds it to this browser. With `CONFIRM_PAGE=always`
  * the GET shows a confirmation page with the flow's user code, and only the user's Continue
- * (a POST from that page) sends the browser to Unity; `never` redirects at once.
+ * (a POST from that page; on a page another site sent the browser to, the flow's own code picked
+ * among decoys) sends the browser to Unity; `never` redirects at once.
  */
 import type { MiddlewareHandler } from 'hono'
 import { clearBindingCookie, verifyBindingCookie } from '../binding.ts'
