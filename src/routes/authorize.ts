@@ -35,6 +35,7 @@ export function mountAuthorize(app: Relay, deps: RouteDeps): void {
     const { state, decision } = c.req.valid('form')
     const now = deps.nowSeconds()
     const flow = await verifyState(await deps.stateKeys(), state, now)
+    c.set('flow', flowId(flow.cc))
     await verifyBindingCookie(c, flow.bh)
     if (decision === 'continue') {
       // The cookie stays: the callback checks it again and clears it.
@@ -46,7 +47,6 @@ export function mountAuthorize(app: Relay, deps: RouteDeps): void {
     clearBindingCookie(c, flow.bh)
     // The first result of a flow is kept: a cancel cannot replace a sign-in that already finished.
     if (saved === 'exists') {
-      log.warn('authorize.refused', { flow: flowId(flow.cc), error: 'flow_finished' })
       throw new RelayError('flow_finished', 'This sign-in was already completed or cancelled, and its first result is kept. If the app is still waiting, start again from the app.')
     }
     log.info('authorize.cancelled', { flow: flowId(flow.cc) })

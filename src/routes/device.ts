@@ -62,7 +62,7 @@ export function mountDevice(app: Relay, deps: RouteDeps): void {
       c.set('formAction', "'self'")
       const nonce = cspNonce(c)
       if (input.kind === 'form') return c.html(deviceEntryPage({ nonce }))
-      log.info('device.unknown_code')
+      deps.logRefusal(c, 'unknown_user_code', 400)
       return c.html(deviceEntryPage({ problem: UNKNOWN_CODE, nonce }), 400)
     }
     const flow = { challenge: record.cc, scope: record.sc, device: { expiresAt: record.exp } }
