@@ -4,6 +4,7 @@
  * device a device code and a user code, and `GET /device` is where the user types the code. The
  * confirmation page, its POST and the pickup at `/token` are the same as for `/authorize`.
  */
+import type { Next } from 'hono'
 import { sha256Base64Url, toBase64Url } from '../base64url.ts'
 import { createConfirmation } from '../confirmation.ts'
 import { RelayError } from '../errors.ts'
@@ -13,7 +14,7 @@ import { deviceEntryPage } from '../pages.ts'
 import { cspNonce } from '../security-headers.ts'
 import { guardStore } from '../store.ts'
 import { userCodeFor } from '../user-code.ts'
-import type { Relay, RouteDeps } from './deps.ts'
+import type { Relay, RelayContext, RouteDeps } from './deps.ts'
 
 /** RFC 8628 §3.2: the seconds a device waits between polls (and its default). */
 export const DEVICE_POLL_INTERVAL_SECONDS = 5
@@ -29,7 +30,7 @@ export function mountDevice(app: Relay, deps: RouteDeps): void {
   const { config, store, log } = deps
   const confirmation = createConfirmation(deps)
 
-  app.post('/device_authorization', deviceAuthorizationForm(config), async (c) => {
+  app.post('/device_authorization', notFromAWebPage, deviceAuthorizationForm(config), async (c) => {
     const { scope, clientId } = c.req.valid('form')
     const origin = deps.publicOrigin(c)
     for (let draw = 0; draw < MAX_USER_CODE_DRAWS; draw++) {
@@ -69,4 +70,18 @@ export function mountDevice(app: Relay, deps: RouteDeps): void {
     const state = await confirmation.begin(c, flow)
     return confirmation.page(c, flow, state)
   })
+}
+
+/**
+ * Refuses a request that a browser marks as sent by another site's page (Fetch Metadata): the
+ * device itself makes this request (RFC 8628 §3.1) and sends no `Sec-Fetch-Site`, while a popular
+ * page could make each visitor's browser write a device record with a `no-cors` form POST (whose
+ * answer it could not even read). Checked before the body is read and before any store write.
+ */
+async function notFromAWebPage(c: RelayContext, next: Next): Promise<void> {
+  const site = c.req.header('Sec-Fetch-Site')
+  if (site === 'cross-site' || site === 'same-site') {
+    throw new RelayError('cross_site_request', 'A device asks for a code itself; a web page cannot start a device authorization.')
+  }
+  await next()
 }

@@ -27,8 +27,8 @@ interface DeviceAuthorization {
   readonly interval: number
 }
 
-async function authorizeDevice(relay: RelayUnderTest, form: Record<string, string> = {}): Promise<DeviceAuthorization> {
-  const response = await relay.fetch('/device_authorization', { method: 'POST', headers: FORM, body: new URLSearchParams(form) })
+async function authorizeDevice(relay: RelayUnderTest, form: Record<string, string> = {}, headers: Record<string, string> = FORM): Promise<DeviceAuthorization> {
+  const response = await relay.fetch('/device_authorization', { method: 'POST', headers, body: new URLSearchParams(form) })
   const text = await response.text()
   assert.equal(response.status, 200, text)
   return JSON.parse(text) as DeviceAuthorization
@@ -158,6 +158,34 @@ export const deviceCases = [
     await assertJsonError(await post('{"scope":"api"}', 'application/json'), 400, 'invalid_request')
     await assertJsonError(await post('scope=api', 'text/plain'), 400, 'invalid_request')
     assert.equal(await relay.raw.count(), before)
+  }),
+
+  contract('device_authorization: a browser request from another site or a sibling site is refused with 403 JSON before its body is read, and stores nothing', async (start) => {
+    const saves: string[] = []
+    const relay = await start({
+      wrapStore: (store) => ({
+        save: (...args) => store.save(...args),
+        claim: (...args) => store.claim(...args),
+        findDevice: (...args) => store.findDevice(...args),
+        saveDevice: (userCode, record, ttl) => (saves.push(userCode), store.saveDevice(userCode, record, ttl)),
+      }),
+    })
+    // What a page elsewhere can send with a no-cors fetch or a form, whose answer it cannot read. Each
+    // body alone would be a 400 (a text/plain body, a bad scope): the 403 comes before the body is read.
+    for (const [site, contentType, body] of [['cross-site', 'text/plain', 'scope=api'], ['same-site', FORM['Content-Type'], 'scope=%20%20']] as const) {
+      const response = await relay.fetch('/device_authorization', { method: 'POST', headers: { 'Content-Type': contentType, 'Sec-Fetch-Site': site, Origin: 'https://popular.example' }, body })
+      assert.equal(response.headers.get('Access-Control-Allow-Origin'), null, site)
+      assert.match(String((await assertJsonError(response, 403, 'invalid_request')).error_description), /web page cannot start a device authorization/)
+    }
+    assert.deepEqual(saves, [], 'no device record written')
+    assert.equal(await relay.raw.count(), 0)
+    assert.deepEqual(relay.logs.map((line) => JSON.parse(line) as unknown), [
+      { level: 'warn', event: 'request.refused', error: 'cross_site_request', status: 403 },
+      { level: 'warn', event: 'request.refused', error: 'cross_site_request', status: 403 },
+    ])
+    // A device sends no Fetch Metadata; a request the browser marks as the relay's own, or user-initiated, is no other site's.
+    for (const headers of [FORM, { ...FORM, 'Sec-Fetch-Site': 'same-origin' }, { ...FORM, 'Sec-Fetch-Site': 'none' }]) await authorizeDevice(relay, {}, headers)
+    assert.equal(saves.length, 3)
   }),
 
   contract('device: /device shows a labelled code field that posts to the relay only', async (start) => {
