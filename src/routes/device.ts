@@ -9,6 +9,7 @@ import { sha256Base64Url, toBase64Url } from '../base64url.ts'
 import { createConfirmation } from '../confirmation.ts'
 import { RelayError } from '../errors.ts'
 import { deviceAuthorizationForm, deviceEntryQuery } from '../inputs.ts'
+import { createCodeEntryGate } from '../limits/code-entry-gate.ts'
 import { flowId } from '../log.ts'
 import { deviceEntryPage } from '../pages.ts'
 import { cspNonce } from '../security-headers.ts'
@@ -29,6 +30,7 @@ const UNKNOWN_CODE = 'That code is not valid, or it has expired. Check the code 
 export function mountDevice(app: Relay, deps: RouteDeps): void {
   const { config, store, log } = deps
   const confirmation = createConfirmation(deps)
+  const codeEntry = createCodeEntryGate({ limiter: deps.limiters.deviceGuess, periodSeconds: config.rateLimits.deviceGuess.periodSeconds, nowSeconds: deps.nowSeconds, log })
 
   app.post('/device_authorization', notFromAWebPage, deviceAuthorizationForm(config), async (c) => {
     const { scope, clientId } = c.req.valid('form')
@@ -58,18 +60,26 @@ export function mountDevice(app: Relay, deps: RouteDeps): void {
 
   app.get('/device', deviceEntryQuery, async (c) => {
     const input = c.req.valid('query')
+    if (input.kind === 'form') return entryPage(c)
+    // RFC 8628 §5.1: while the global budget for wrong codes is spent, no code is looked up, found or not.
+    codeEntry.assertOpen()
     const record = input.kind === 'code' ? await guardStore('read', store.findDevice(input.userCode, deps.nowSeconds())) : null
     if (!record) {
-      c.set('formAction', "'self'")
-      const nonce = cspNonce(c)
-      if (input.kind === 'form') return c.html(deviceEntryPage({ nonce }))
+      await codeEntry.countWrong()
       deps.logRefusal(c, 'unknown_user_code', 400)
-      return c.html(deviceEntryPage({ problem: UNKNOWN_CODE, nonce }), 400)
+      return entryPage(c, UNKNOWN_CODE)
     }
     const flow = { challenge: record.cc, scope: record.sc, device: { expiresAt: record.exp } }
     const state = await confirmation.begin(c, flow)
     return confirmation.page(c, flow, state)
   })
+}
+
+/** The code entry form, with `problem` (400) or without (200); it submits to the relay only. */
+function entryPage(c: RelayContext, problem?: string): Response | Promise<Response> {
+  c.set('formAction', "'self'")
+  const nonce = cspNonce(c)
+  return problem === undefined ? c.html(deviceEntryPage({ nonce })) : c.html(deviceEntryPage({ problem, nonce }), 400)
 }
 
 /**
