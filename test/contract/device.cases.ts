@@ -282,6 +282,40 @@ export const deviceCases = [
     await assertJsonError(await poll(relay, device.device_code), 400, 'expired_token')
   }),
 
+  contract('device token: a sign-in finished before expires_in is picked up after it, within CODE_TTL_SECONDS', async (start) => {
+    const relay = await start()
+    const device = await authorizeDevice(relay)
+    const opened = await enterCode(relay, device.user_code, device.device_code)
+    const continued = await relay.decide(opened, 'continue')
+    relay.advance(device.expires_in - 10)
+    const callback = await relay.callback({ ...opened, location: new URL(continued.headers.get('Location') ?? '') }, { code: CODE, state: opened.state })
+    assert.equal(callback.status, 200)
+    // expires_in bounds the user's part; the finished sign-in waits for the device's next poll.
+    relay.advance(20)
+    relay.unity.expectTokenCall(exchangeForm(device.device_code), { status: 200, body: TOKENS })
+    const tokens = await poll(relay, device.device_code)
+    assert.equal(tokens.status, 200)
+    assert.equal(await tokens.text(), TOKENS)
+  }),
+
+  contract('device token: after expires_in a callback is refused (expired_state) and stores no code, and the poll answers expired_token', async (start) => {
+    const relay = await start()
+    const device = await authorizeDevice(relay)
+    relay.advance(100)
+    const opened = await enterCode(relay, device.user_code, device.device_code)
+    const continued = await relay.decide(opened, 'continue')
+    assert.equal(continued.status, 303)
+    await assertJsonError(await poll(relay, device.device_code), 400, 'authorization_pending')
+    // The user confirmed at 100 s but finishes at Unity only after the device code's 600 s.
+    relay.advance(device.expires_in - 100)
+    const late = await relay.callback({ ...opened, location: new URL(continued.headers.get('Location') ?? '') }, { code: CODE, state: opened.state })
+    await assertErrorPage(late, 400, 'expired_state')
+    const stored = (await relay.raw.get(opened.challenge)) as Record<string, unknown> | null
+    assert.equal(stored?.code, undefined, 'no code is kept for the device')
+    await assertJsonError(await poll(relay, device.device_code), 400, 'expired_token')
+    assert.equal(relay.unity.calls.length, 0)
+  }),
+
   contract('device token: an unknown device code is expired_token, a malformed one invalid_request', async (start) => {
     const relay = await start()
     await assertJsonError(await poll(relay, 'A'.repeat(43)), 400, 'expired_token')
