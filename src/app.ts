@@ -57,7 +57,9 @@ export interface RelayDeps {
 /** Paths a user's browser opens: errors there render as HTML pages. */
 const BROWSER_PATHS: ReadonlySet<string> = new Set(['/authorize', '/callback', '/device'])
 
-const HEALTHY = JSON.stringify({ ok: true })
+/** What `/healthz` adds while `REDIRECT_URI` is unset. Written by the relay: no request input. */
+export const REDIRECT_URI_WARNING =
+  "REDIRECT_URI is not set: the metadata, verification_uri and the redirect URI sent to Unity are built from each request's Host header. Set it in production."
 
 /**
  * Largest request body: the biggest legitimate one (a refresh token of 4 KiB in a form) fits
@@ -110,7 +112,9 @@ export function createRelay(deps: RelayDeps): Relay {
     }),
   )
   mountLanding(app, routeDeps, { metadataPath: METADATA_PATH })
-  app.get('/healthz', () => apiResponse(HEALTHY, 200, 'application/json'))
+  // Without REDIRECT_URI the issuer (RFC 8414 §2, the server's identifier) and verification_uri are whatever Host a request names: tell monitoring. `ok` stays the first member.
+  const health = JSON.stringify(config.redirectUri === undefined ? { ok: true, warnings: [REDIRECT_URI_WARNING] } : { ok: true })
+  app.get('/healthz', () => apiResponse(health, 200, 'application/json'))
   const toCanonicalHost = canonicalHost(config)
   if (toCanonicalHost) app.use('/authorize', toCanonicalHost)
   mountAuthorize(app, routeDeps)
