@@ -29,7 +29,7 @@ let localEnv: Env | undefined
 let countingEnv: Env | undefined
 let neverEnv: Env | undefined
 
-const LIMITER_BINDINGS = ['AUTHORIZE_LIMITER', 'CALLBACK_LIMITER', 'TOKEN_LIMITER', 'REFRESH_LIMITER', 'PICKUP_LIMITER', 'DEVICE_LIMITER'] as const
+const LIMITER_BINDINGS = ['AUTHORIZE_LIMITER', 'CALLBACK_LIMITER', 'TOKEN_LIMITER', 'REFRESH_LIMITER', 'PICKUP_LIMITER', 'DEVICE_LIMITER', 'DEVICE_GUESS_LIMITER'] as const
 
 /** `env` with each Rate Limiting binding replaced by an in-isolate limiter (limits raised: all load comes from one address). */
 function withLocalLimiters(env: Env): Env {

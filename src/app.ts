@@ -19,6 +19,8 @@ import type { ClientIpOf } from './limits/client-ip.ts'
 import type { RateLimitName } from './limits/settings.ts'
 import { consoleLogger } from './log.ts'
 import type { LogFields, Logger } from './log.ts'
+import { createRefusalLog } from './log-budget.ts'
+import type { RefusalLog } from './log-budget.ts'
 import { cleanPlace } from './place.ts'
 import type { PlaceOf } from './place.ts'
 import { mountAuthorize } from './routes/authorize.ts'
@@ -59,7 +61,9 @@ export interface RelayDeps {
 /** Paths a user's browser opens: errors there render as HTML pages. */
 const BROWSER_PATHS: ReadonlySet<string> = new Set(['/authorize', '/callback', '/device'])
 
-const HEALTHY = JSON.stringify({ ok: true })
+/** What `/healthz` adds while `REDIRECT_URI` is unset. Written by the relay: no request input. */
+export const REDIRECT_URI_WARNING =
+  "REDIRECT_URI is not set: the metadata, verification_uri and the redirect URI sent to Unity are built from each request's Host header. Set it in production."
 
 /**
  * Largest request body: the biggest legitimate one (a refresh token of 4 KiB in a form) fits
@@ -77,6 +81,7 @@ export const MAX_BODY_BYTES = 16 * 1024
 export function createRelay(deps: RelayDeps): Relay {
   const { config, clock = Date.now, log = consoleLogger, limiters = {}, clientIp = () => undefined } = deps
   let stateKeys: Promise<StateKeys> | undefined
+  const refusals = createRefusalLog({ log, clock })
   const routeDeps: RouteDeps = {
     config,
     store: deps.store,
@@ -88,9 +93,10 @@ export function createRelay(deps: RelayDeps): Relay {
     stateKeys: () => (stateKeys ??= importStateKeys(config.stateSecrets)),
     redirectUriFor: (c: Context) => config.redirectUri ?? new URL('/callback', c.req.url).href,
     publicOrigin: (c: Context) => new URL(config.redirectUri ?? c.req.url).origin,
+    logRefusal: (c, error, status) => refusals.refused(refusalFields(c, error, status)),
   }
 
-  const app = createBaseApp(log)
+  const app = createBaseApp(log, refusals)
   // Each limiter is the first middleware on its paths, so it sees the request object the entry knows.
   const clientKeyOf = (request: Request) => clientKey(clientIp(request))
   const perClientIp = (name: RateLimitName) =>
@@ -111,7 +117,9 @@ export function createRelay(deps: RelayDeps): Relay {
     }),
   )
   mountLanding(app, routeDeps, { metadataPath: METADATA_PATH })
-  app.get('/healthz', () => apiResponse(HEALTHY, 200, 'application/json'))
+  // Without REDIRECT_URI the issuer (RFC 8414 §2, the server's identifier) and verification_uri are whatever Host a request names: tell monitoring. `ok` stays the first member.
+  const health = JSON.stringify(config.redirectUri === undefined ? { ok: true, warnings: [REDIRECT_URI_WARNING] } : { ok: true })
+  app.get('/healthz', () => apiResponse(health, 200, 'application/json'))
   const toCanonicalHost = canonicalHost(config)
   if (toCanonicalHost) app.use('/authorize', toCanonicalHost)
   mountAuthorize(app, routeDeps)
@@ -139,17 +147,18 @@ function allowOnly(app: Relay, path: string, methods: readonly string[], descrip
  * misconfigured deployment is obvious at its first request, `/healthz` included.
  */
 export function createMisconfiguredRelay(error: RelayError, log: Logger = consoleLogger): Relay {
-  const app = createBaseApp(log)
+  const app = createBaseApp(log, createRefusalLog({ log, clock: Date.now }))
   app.all('*', () => {
     throw error
   })
   return app
 }
 
-function createBaseApp(log: Logger): Relay {
+function createBaseApp(log: Logger, refusals: RefusalLog): Relay {
   // RegExpRouter alone: every relay path is static, so Hono's default fallback to TrieRouter (and the SmartRouter choosing between them) would only add to the bundle.
   const app: Relay = new HonoBase<RelayEnv>({ router: new RegExpRouter() })
   app.use(async (c, next) => {
+    refusals.flush()
     c.set('errorFormat', BROWSER_PATHS.has(c.req.path) ? 'html' : 'json')
     await next()
     // A response Hono copied (e.g. to add a cookie or a CORS header) is not the one apiResponse made, so it gets them here.
@@ -159,9 +168,17 @@ function createBaseApp(log: Logger): Relay {
   app.onError((err, c) => {
     const error = asRelayError(err, c.req.routePath)
     if (error.status >= 500) log.error('request.failed', { status: error.status, error: error.code, ...faultFields(error.cause ?? err) })
+    // Every refusal leaves one line, rate-limited; a pending poll is the normal answer, not a refusal.
+    else if (error.code !== 'authorization_pending') refusals.refused(refusalFields(c, error.code, error.status))
     return renderError(c, error)
   })
   return app
+}
+
+/** A refusal's log line: its code and status, and the flow's id once the handler knew the flow. */
+function refusalFields(c: RelayContext, error: string, status: number): LogFields {
+  const flow = c.get('flow')
+  return flow === undefined ? { error, status } : { error, status, flow }
 }
 
 function renderError(c: RelayContext, error: RelayError): Response {

@@ -145,6 +145,7 @@ export function parseConfig(source: ConfigSource): Config {
     refresh: rateLimit('refresh'),
     pickup: rateLimit('pickup'),
     device: rateLimit('device'),
+    deviceGuess: rateLimit('deviceGuess'),
   }
   const codeStore = oneOf<CodeStoreKind>('CODE_STORE', ['kv', 'durable-object'], 'kv')
 

@@ -40,6 +40,9 @@ const ERROR_SPECS = {
   method_not_allowed: { status: 405, oauthError: 'invalid_request', title: 'This address does not accept that method' },
   payload_too_large: { status: 413, oauthError: 'invalid_request', title: 'The request is too large' },
   rate_limited: { status: 429, oauthError: 'temporarily_unavailable', title: 'Too many requests' },
+  code_entry_closed: { status: 429, oauthError: 'temporarily_unavailable', title: 'Code entry is paused' },
+  /** Answered with the code entry page rather than thrown; the code names the refusal in logs. */
+  unknown_user_code: { status: 400, oauthError: 'invalid_request', title: 'That code is not valid' },
   upstream_error: { status: 502, oauthError: 'server_error', title: 'Unity reported an error' },
   upstream_unavailable: { status: 502, oauthError: 'temporarily_unavailable', title: 'Unity is not reachable' },
   upstream_invalid_response: { status: 502, oauthError: 'server_error', title: 'Unity sent an unexpected answer' },

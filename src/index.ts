@@ -29,6 +29,8 @@ export interface Env {
   readonly REFRESH_LIMITER?: RateLimit
   readonly PICKUP_LIMITER?: RateLimit
   readonly DEVICE_LIMITER?: RateLimit
+  /** Wrong user codes at `/device` from every address together, keyed `global`. */
+  readonly DEVICE_GUESS_LIMITER?: RateLimit
 
   // Secrets
   /** Client secret, sent only to Unity's token endpoint. */
@@ -96,11 +98,11 @@ const relays = new WeakMap<Env, Relay>()
 export function buildWorkerRelay(env: Env): Relay {
   try {
     const config = parseConfig(env)
-    const { AUTHORIZE_LIMITER: authorize, CALLBACK_LIMITER: callback, TOKEN_LIMITER: token, REFRESH_LIMITER: refresh, PICKUP_LIMITER: pickup, DEVICE_LIMITER: device } = env
+    const { AUTHORIZE_LIMITER: authorize, CALLBACK_LIMITER: callback, TOKEN_LIMITER: token, REFRESH_LIMITER: refresh, PICKUP_LIMITER: pickup, DEVICE_LIMITER: device, DEVICE_GUESS_LIMITER: deviceGuess } = env
     return createRelay({
       config,
       store: storeFor(config, env),
-      limiters: { authorize, callback, token, refresh, pickup, device },
+      limiters: { authorize, callback, token, refresh, pickup, device, deviceGuess },
       // Cloudflare sets this header at its edge and overwrites any value the client sent.
       clientIp: (request) => request.headers.get('CF-Connecting-IP') ?? undefined,
       // Cloudflare's own view of where the request came from: a country and the network's name, never an address.

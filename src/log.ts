@@ -18,6 +18,8 @@ export interface LogFields {
   readonly client?: string
   /** Names of the settings that make the relay misconfigured (names only, never values). */
   readonly settings?: readonly string[]
+  /** How many lines of an event were held back (see `log-budget.ts`). */
+  readonly count?: number
 }
 
 /** Where log lines go. */

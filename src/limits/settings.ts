@@ -14,9 +14,10 @@ export interface RateLimitSetting {
 /**
  * The limits, by name. `authorize`, `callback`, `token`, `refresh` and `device` (code entry at
  * `/device` and `POST /device_authorization`) are keyed by client
- * address (an IPv6 /64); `pickup` by flow (the PKCE `code_challenge`).
+ * address (an IPv6 /64); `pickup` by flow (the PKCE `code_challenge`); `deviceGuess` (wrong
+ * user codes at `/device`) by the one key `global` (see `limits/code-entry-gate.ts`).
  */
-export type RateLimitName = 'authorize' | 'callback' | 'token' | 'refresh' | 'pickup' | 'device'
+export type RateLimitName = 'authorize' | 'callback' | 'token' | 'refresh' | 'pickup' | 'device' | 'deviceGuess'
 
 /** Every limit's setting. */
 export type RateLimits = Readonly<Record<RateLimitName, RateLimitSetting>>
@@ -27,6 +28,9 @@ export type RateLimits = Readonly<Record<RateLimitName, RateLimitSetting>>
  * a refresh a minute for 1,200 users; 300 device-flow requests (about 100 device sign-ins) a
  * minute, while at that rate one address needs about 160 years to try every 8-letter user code. One flow may poll 10 times in 10 s: an app that polls once a
  * second or slower (the README advises 2 to 5 s) never hears `slow_down`; a tight loop does.
+ * 300 wrong user codes a minute across all addresses: one company behind one NAT address can make
+ * at most 300 code entries a minute (the `device` limit), so its typos alone never spend it, and
+ * many addresses (a /48 holds 65,536 /64s) get no more guesses than one.
  */
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   authorize: { limit: 600, periodSeconds: 60 },
@@ -35,6 +39,7 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   refresh: { limit: 1200, periodSeconds: 60 },
   pickup: { limit: 10, periodSeconds: 10 },
   device: { limit: 300, periodSeconds: 60 },
+  deviceGuess: { limit: 300, periodSeconds: 60 },
 }
 
 /** The setting that overrides each default, e.g. `RATE_LIMIT_TOKEN=1200/60`. */
@@ -45,4 +50,5 @@ export const RATE_LIMIT_SETTINGS: Readonly<Record<RateLimitName, string>> = {
   refresh: 'RATE_LIMIT_REFRESH',
   pickup: 'RATE_LIMIT_PICKUP',
   device: 'RATE_LIMIT_DEVICE',
+  deviceGuess: 'RATE_LIMIT_DEVICE_GUESS',
 }

@@ -37,6 +37,7 @@ export function mountAuthorize(app: Relay, deps: RouteDeps): void {
     const { state, decision, pick } = c.req.valid('form')
     const now = deps.nowSeconds()
     const flow = await verifyState(await deps.stateKeys(), state, now)
+    c.set('flow', flowId(flow.cc))
     await verifyBindingCookie(c, flow.bh)
     if (flow.pk !== true && pick !== undefined) throw new RelayError('invalid_request', 'Choose Continue or Cancel on the relay’s page.')
     if (flow.pk === true) {
@@ -62,7 +63,6 @@ export function mountAuthorize(app: Relay, deps: RouteDeps): void {
     clearBindingCookie(c, flow.bh)
     // The first result of a flow is kept: a cancel cannot replace a sign-in that already finished.
     if (saved === 'exists') {
-      log.warn('authorize.refused', { flow: flowId(flow.cc), error: 'flow_finished' })
       throw new RelayError('flow_finished', 'This sign-in was already completed or cancelled, and its first result is kept. If the app is still waiting, start again from the app.')
     }
     log.info('authorize.cancelled', { flow: flowId(flow.cc) })

@@ -22,6 +22,7 @@ export function mountCallback(app: Relay, deps: RouteDeps): void {
     const now = deps.nowSeconds()
     // The state is verified before anything in the response is acted on, `error` included.
     const flow = await verifyState(await deps.stateKeys(), input.state, now)
+    c.set('flow', flowId(flow.cc))
     await consumeBindingCookie(c, flow.bh)
     // RFC 9207 §2.4: with a known issuer, a response without `iss` or with another one is refused (mix-up defence).
     if (config.issuer !== undefined && input.iss !== config.issuer) {
@@ -43,7 +44,6 @@ export function mountCallback(app: Relay, deps: RouteDeps): void {
       })
     }
     if (saved === 'exists') {
-      log.warn('callback.refused', { flow: flowId(flow.cc), error: 'flow_finished' })
       throw new RelayError('flow_finished', 'This sign-in was already completed or cancelled, and its first result is kept. If the app is still waiting, start again from the app.')
     }
     log.info('callback.stored', { flow: flowId(flow.cc), outcome: 'code' in record ? 'code' : record.error })

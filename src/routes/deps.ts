@@ -7,7 +7,7 @@ import type { Context, Hono } from 'hono'
 import type { SecureHeadersVariables } from 'hono/secure-headers'
 import type { Config } from '../config.ts'
 import type { RateLimitName } from '../limits/settings.ts'
-import type { ErrorFormat } from '../errors.ts'
+import type { ErrorFormat, RelayErrorCode } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { Place } from '../place.ts'
 import type { StateKeys } from '../state.ts'
@@ -27,10 +27,11 @@ export type RelayLimiters = Partial<Readonly<Record<RateLimitName, RateLimiter>>
 
 /**
  * Per-request variables: the CSP nonce, whether errors render as HTML or JSON, a page's CSP
- * `form-action` and whether it runs its inline script, and the client's rate-limit key (its address from the runtime entry, an IPv6
- * /64; see `limits/client-ip.ts`).
+ * `form-action` and whether it runs its inline script, the client's rate-limit key (its address
+ * from the runtime entry, an IPv6 /64; see `limits/client-ip.ts`), and the flow's log id
+ * (`flowId`) once a handler knows the flow, for the refusal log line.
  */
-export type RelayEnv = { Variables: SecureHeadersVariables & { errorFormat: ErrorFormat; formAction?: string; pageScript?: boolean; clientKey: string } }
+export type RelayEnv = { Variables: SecureHeadersVariables & { errorFormat: ErrorFormat; formAction?: string; pageScript?: boolean; clientKey: string; flow?: string } }
 
 /** The relay's Hono app; serve it with `relay.fetch`. */
 export type Relay = Hono<RelayEnv>
@@ -55,6 +56,8 @@ export interface RouteDeps {
   redirectUriFor(c: Context): string
   /** The relay's public origin: `REDIRECT_URI`'s when it is set, else the request's. */
   publicOrigin(c: Context): string
+  /** Logs a refusal answered without a throw (an unknown user code), as `app.onError` logs thrown ones. */
+  logRefusal(c: RelayContext, error: RelayErrorCode, status: number): void
 }
 
 /** The class of an unexpected fault for a log line, never its message (which may quote input). */

@@ -37,6 +37,7 @@ export function mountToken(app: Relay, deps: RouteDeps): void {
     }
     const challenge = await sha256Base64Url(input.verifier)
     const flow = flowId(challenge)
+    c.set('flow', flow)
     // RFC 8628 §3.5: a flow polled faster than its interval is told to slow down.
     if (limiters.pickup && !(await isAllowed(limiters.pickup, challenge, log))) {
       throw new RelayError('slow_down', 'Poll less often: wait at least 5 seconds more between requests.')

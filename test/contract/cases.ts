@@ -14,10 +14,11 @@ import { limitsCases } from './limits.cases.ts'
 import { headersCases } from './headers.cases.ts'
 import { storeCases } from './store.cases.ts'
 import { landingCases } from './landing.cases.ts'
+import { refusalCases } from './refusals.cases.ts'
 import { tokenCases } from './token.cases.ts'
 
 export type { ContractCase } from './define.ts'
 export type { StoreHarness, RawRecords } from './harness.ts'
 
 /** All HTTP contract cases, grouped by endpoint, and the store contract every store meets. */
-export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...confirmCases, ...intentCases, ...callbackCases, ...tokenCases, ...deviceCases, ...landingCases, ...headersCases, ...limitsCases, ...faultCases, ...storeCases]
+export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...confirmCases, ...intentCases, ...callbackCases, ...tokenCases, ...deviceCases, ...landingCases, ...headersCases, ...limitsCases, ...refusalCases, ...faultCases, ...storeCases]

@@ -191,6 +191,17 @@ export const confirmCases = [
     await assertRefused(relay, flow, { headers: { 'Sec-Fetch-Site': 'cross-site' }, state: 'x' }, 403, 'cross_site_request')
   }),
 
+  contract('confirm: a sibling site is refused even without a foreign Origin, and Origin is compared whole', async (start) => {
+    const { relay, flow } = await opened(start)
+    // A same-site page (another subdomain, or this host on another port) may send no Origin, or the relay's own.
+    await assertRefused(relay, flow, { headers: { 'Sec-Fetch-Site': 'same-site', Origin: undefined } }, 403, 'cross_site_request')
+    await assertRefused(relay, flow, { headers: { 'Sec-Fetch-Site': 'same-site' } }, 403, 'cross_site_request')
+    // Look-alikes that start with the relay's origin.
+    await assertRefused(relay, flow, { headers: { Origin: `${RELAY_ORIGIN}.evil` } }, 403, 'cross_site_request')
+    await assertRefused(relay, flow, { headers: { Origin: `${RELAY_ORIGIN}:8443` } }, 403, 'cross_site_request')
+    assert.equal((await relay.decide(flow, 'continue')).status, 303, 'the page itself still works')
+  }),
+
   contract('confirm: a decision without Fetch Metadata or Origin (an old browser) still needs the cookie', async (start) => {
     const { relay, flow } = await opened(start)
     await assertRefused(relay, flow, { headers: { 'Sec-Fetch-Site': undefined, Origin: undefined }, cookie: null }, 400, 'browser_mismatch')

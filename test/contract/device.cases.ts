@@ -27,8 +27,8 @@ interface DeviceAuthorization {
   readonly interval: number
 }
 
-async function authorizeDevice(relay: RelayUnderTest, form: Record<string, string> = {}): Promise<DeviceAuthorization> {
-  const response = await relay.fetch('/device_authorization', { method: 'POST', headers: FORM, body: new URLSearchParams(form) })
+async function authorizeDevice(relay: RelayUnderTest, form: Record<string, string> = {}, headers: Record<string, string> = FORM): Promise<DeviceAuthorization> {
+  const response = await relay.fetch('/device_authorization', { method: 'POST', headers, body: new URLSearchParams(form) })
   const text = await response.text()
   assert.equal(response.status, 200, text)
   return JSON.parse(text) as DeviceAuthorization
@@ -161,6 +161,35 @@ export const deviceCases = [
     assert.equal(await relay.raw.count(), before)
   }),
 
+  contract('device_authorization: a browser request from another site or a sibling site is refused with 403 JSON before its body is read, and stores nothing', async (start) => {
+    const saves: string[] = []
+    const relay = await start({
+      wrapStore: (store) => ({
+        save: (...args) => store.save(...args),
+        claim: (...args) => store.claim(...args),
+        findDevice: (...args) => store.findDevice(...args),
+        saveDevice: (userCode, record, ttl) => (saves.push(userCode), store.saveDevice(userCode, record, ttl)),
+      }),
+    })
+    const before = await relay.raw.count()
+    // What a page elsewhere can send with a no-cors fetch or a form, whose answer it cannot read. Each
+    // body alone would be a 400 (a text/plain body, a bad scope): the 403 comes before the body is read.
+    for (const [site, contentType, body] of [['cross-site', 'text/plain', 'scope=api'], ['same-site', FORM['Content-Type'], 'scope=%20%20']] as const) {
+      const response = await relay.fetch('/device_authorization', { method: 'POST', headers: { 'Content-Type': contentType, 'Sec-Fetch-Site': site, Origin: 'https://popular.example' }, body })
+      assert.equal(response.headers.get('Access-Control-Allow-Origin'), null, site)
+      assert.match(String((await assertJsonError(response, 403, 'invalid_request')).error_description), /web page cannot start a device authorization/)
+    }
+    assert.deepEqual(saves, [], 'no device record written')
+    assert.equal(await relay.raw.count(), before)
+    assert.deepEqual(relay.logs.map((line) => JSON.parse(line) as unknown), [
+      { level: 'warn', event: 'request.refused', error: 'cross_site_request', status: 403 },
+      { level: 'warn', event: 'request.refused', error: 'cross_site_request', status: 403 },
+    ])
+    // A device sends no Fetch Metadata; a request the browser marks as the relay's own, or user-initiated, is no other site's.
+    for (const headers of [FORM, { ...FORM, 'Sec-Fetch-Site': 'same-origin' }, { ...FORM, 'Sec-Fetch-Site': 'none' }]) await authorizeDevice(relay, {}, headers)
+    assert.equal(saves.length, 3)
+  }),
+
   contract('device: /device shows a labelled code field that posts to the relay only', async (start) => {
     const relay = await start()
     const response = await relay.fetch('/device')
@@ -252,6 +281,40 @@ export const deviceCases = [
     await assertJsonError(await poll(relay, device.device_code), 400, 'authorization_pending')
     relay.advance(2)
     await assertJsonError(await poll(relay, device.device_code), 400, 'expired_token')
+  }),
+
+  contract('device token: a sign-in finished before expires_in is picked up after it, within CODE_TTL_SECONDS', async (start) => {
+    const relay = await start()
+    const device = await authorizeDevice(relay)
+    const opened = await enterCode(relay, device.user_code, device.device_code)
+    const continued = await relay.decide(opened, 'continue')
+    relay.advance(device.expires_in - 10)
+    const callback = await relay.callback({ ...opened, location: new URL(continued.headers.get('Location') ?? '') }, { code: CODE, state: opened.state })
+    assert.equal(callback.status, 200)
+    // expires_in bounds the user's part; the finished sign-in waits for the device's next poll.
+    relay.advance(20)
+    relay.unity.expectTokenCall(exchangeForm(device.device_code), { status: 200, body: TOKENS })
+    const tokens = await poll(relay, device.device_code)
+    assert.equal(tokens.status, 200)
+    assert.equal(await tokens.text(), TOKENS)
+  }),
+
+  contract('device token: after expires_in a callback is refused (expired_state) and stores no code, and the poll answers expired_token', async (start) => {
+    const relay = await start()
+    const device = await authorizeDevice(relay)
+    relay.advance(100)
+    const opened = await enterCode(relay, device.user_code, device.device_code)
+    const continued = await relay.decide(opened, 'continue')
+    assert.equal(continued.status, 303)
+    await assertJsonError(await poll(relay, device.device_code), 400, 'authorization_pending')
+    // The user confirmed at 100 s but finishes at Unity only after the device code's 600 s.
+    relay.advance(device.expires_in - 100)
+    const late = await relay.callback({ ...opened, location: new URL(continued.headers.get('Location') ?? '') }, { code: CODE, state: opened.state })
+    await assertErrorPage(late, 400, 'expired_state')
+    const stored = (await relay.raw.get(opened.challenge)) as Record<string, unknown> | null
+    assert.equal(stored?.code, undefined, 'no code is kept for the device')
+    await assertJsonError(await poll(relay, device.device_code), 400, 'expired_token')
+    assert.equal(relay.unity.calls.length, 0)
   }),
 
   contract('device token: an unknown device code is expired_token, a malformed one invalid_request', async (start) => {

@@ -11,6 +11,7 @@ import { challengeOf, makeVerifier } from '../../dev/pkce.ts'
 import { assertErrorPage, assertJsonError, contract } from './define.ts'
 import type { Start } from './define.ts'
 import { RELAY_ORIGIN, TEST_PEER_HEADER } from './harness.ts'
+import type { RelayOptions, RelayUnderTest } from './harness.ts'
 
 const CODE = 'unity-code-0123456789'
 const TOKENS = '{"access_token":"at-123","token_type":"Bearer","refresh_token":"rt-456"}'
@@ -45,16 +46,29 @@ function endlessTokenAnswer(headers: Record<string, string> = {}) {
   return { wrapFetch, pulled: () => body?.pulled() ?? 0 }
 }
 
+/** A device authorization's user code, from `peer`. */
+async function deviceUserCode(relay: RelayUnderTest, peer: string): Promise<string> {
+  const response = await relay.fetch(...postForm('/device_authorization', '', peer))
+  assert.equal(response.status, 200)
+  return ((await response.json()) as { user_code: string }).user_code
+}
+
+/** GET /device?user_code=… from `peer`. */
+/** A code typed into the relay's entry form (a same-origin GET) from `peer`. */
+function enter(relay: RelayUnderTest, userCode: string, peer: string): Promise<Response> {
+  return relay.fetch(`/device?${new URLSearchParams({ user_code: userCode })}`, { headers: { [TEST_PEER_HEADER]: peer, 'Sec-Fetch-Site': 'same-origin' } })
+}
+
 function postForm(path: string, body: string, peer = '203.0.113.7'): [string, RequestInit] {
   return [path, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', [TEST_PEER_HEADER]: peer }, body }]
 }
 
-async function withLimits(start: Start, limits: Partial<Record<keyof RelayLimiters, [number, number]>>) {
+async function withLimits(start: Start, limits: Partial<Record<keyof RelayLimiters, [number, number]>>, options: RelayOptions = {}) {
   let now = Date.now()
   const limiters: RelayLimiters = Object.fromEntries(
     Object.entries(limits).map(([name, [limit, periodSeconds]]) => [name, new MemoryRateLimiter({ limit, periodSeconds, clock: () => now })]),
   )
-  const relay = await start({ limiters, clock: () => now })
+  const relay = await start({ ...options, limiters, clock: () => now })
   return { relay, advance: (seconds: number) => (now += seconds * 1000) }
 }
 
@@ -174,6 +188,53 @@ export const limitsCases = [
     const wrongMethod = await relay.fetch('/device_authorization', { headers: { [TEST_PEER_HEADER]: '198.51.100.10' } })
     assert.equal(wrongMethod.headers.get('Allow'), 'POST')
     await assertJsonError(wrongMethod, 405, 'invalid_request')
+  }),
+
+  contract('rate limit: wrong user codes from every address share one budget; once it is spent, code entry closes, found codes included, for the period', async (start) => {
+    let lookups = 0
+    const { relay, advance } = await withLimits(start, { deviceGuess: [3, 60] }, {
+      wrapStore: (store) => ({
+        save: (...args) => store.save(...args),
+        claim: (...args) => store.claim(...args),
+        saveDevice: (...args) => store.saveDevice(...args),
+        findDevice: (...args) => (lookups++, store.findDevice(...args)),
+      }),
+    })
+    const userCode = await deviceUserCode(relay, '198.51.100.1')
+    // Three /64s of one /48, and an IPv4 address: each has its own per-address budget, not its own guesses.
+    for (const [typed, peer] of [['BBBB-BBBB', '2001:db8:1:1::1'], ['CCCC-CCCC', '2001:db8:1:2::1'], ['x', '203.0.113.7']] as const) {
+      assert.equal((await enter(relay, typed, peer)).status, 400, peer)
+    }
+    const spent = await enter(relay, 'DDDD-DDDD', '2001:db8:1:3::1')
+    assert.equal(spent.headers.get('Retry-After'), '60')
+    assert.match(await assertErrorPage(spent, 429, 'code_entry_closed'), /Too many wrong codes were entered at this relay/)
+    const seen = lookups
+    const honest = await enter(relay, userCode, '198.51.100.1')
+    assert.deepEqual(honest.headers.getSetCookie(), [], 'no flow begins')
+    await assertErrorPage(honest, 429, 'code_entry_closed')
+    await assertErrorPage(await enter(relay, 'FFFF-FFFF', '198.51.100.2'), 429, 'code_entry_closed')
+    await assertErrorPage(await enter(relay, 'x', '198.51.100.3'), 429, 'code_entry_closed')
+    assert.equal(lookups, seen, 'no code is looked up while entry is closed')
+    assert.equal((await relay.fetch('/device', { headers: { [TEST_PEER_HEADER]: '198.51.100.1' } })).status, 200, 'the entry form still shows')
+    advance(59)
+    assert.equal((await enter(relay, userCode, '198.51.100.1')).headers.get('Retry-After'), '1')
+    advance(1)
+    const reopened = await enter(relay, userCode, '198.51.100.1')
+    assert.equal(reopened.status, 200, 'an honest code works again after the period')
+    assert.ok((await reopened.text()).includes(`>${userCode}</div>`))
+    const refusals = relay.logs.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.event === 'request.refused').map((line) => line.error)
+    assert.deepEqual(refusals, ['unknown_user_code', 'unknown_user_code', 'unknown_user_code', 'code_entry_closed', 'code_entry_closed', 'code_entry_closed', 'code_entry_closed', 'code_entry_closed'])
+  }),
+
+  contract('rate limit: found codes do not count against the global budget, and the per-address limit still applies before it', async (start) => {
+    const { relay } = await withLimits(start, { device: [2, 60], deviceGuess: [2, 60] })
+    const userCode = await deviceUserCode(relay, '198.51.100.1')
+    for (let i = 0; i < 4; i++) assert.equal((await enter(relay, userCode, `198.51.100.${10 + i}`)).status, 200)
+    assert.equal((await enter(relay, 'BBBB-BBBB', '203.0.113.7')).status, 400)
+    assert.equal((await enter(relay, 'CCCC-CCCC', '203.0.113.7')).status, 400)
+    // 203.0.113.7 has used its 2 requests: its own limit answers, before any code is looked at or counted.
+    await assertErrorPage(await enter(relay, 'DDDD-DDDD', '203.0.113.7'), 429, 'rate_limited')
+    await assertErrorPage(await enter(relay, 'FFFF-FFFF', '198.51.100.20'), 429, 'code_entry_closed')
   }),
 
   contract('rate limit: refreshes count per address before Unity is called', async (start) => {

@@ -4,6 +4,7 @@
  * upstream and in storage, refresh, CORS and rate limiting.
  */
 import { strict as assert } from 'node:assert'
+import { REDIRECT_URI_WARNING } from '../../src/app.ts'
 import type { CodeStore } from '../../src/store.ts'
 import { challengeOf, makeVerifier } from '../../dev/pkce.ts'
 import { assertErrorPage, assertJsonError, contract } from './define.ts'
@@ -318,11 +319,19 @@ export const tokenCases = [
     assert.ok(relay.logs.some((line) => line.includes('"fault":"RangeError"')))
   }),
 
-  contract('healthz: answers ok', async (start) => {
-    const relay = await start()
-    const response = await relay.fetch('/healthz')
+  contract('healthz: answers ok, with a warning while REDIRECT_URI is unset, and never with request input', async (start) => {
+    const unset = await start()
+    const warned = await unset.app.request('https://evil.example/healthz?x=<b>', { headers: { 'X-Forwarded-Host': 'evil.example' } })
+    const text = await warned.text()
+    assert.equal(warned.status, 200)
+    assert.ok(text.startsWith('{"ok":true,'), text)
+    assert.deepEqual(JSON.parse(text), { ok: true, warnings: [REDIRECT_URI_WARNING] })
+    assert.match(REDIRECT_URI_WARNING, /^REDIRECT_URI is not set: .*Host header\. Set it in production\.$/)
+    assert.equal(text.includes('evil') || text.includes('<b>'), false)
+    const set = await start({ env: { REDIRECT_URI: 'https://login.example.com/callback' } })
+    const response = await set.fetch('/healthz')
     assert.equal(response.status, 200)
-    assert.deepEqual(await response.json(), { ok: true })
+    assert.equal(await response.text(), '{"ok":true}')
   }),
 
   contract('logs: a whole flow never logs a code, token, verifier, state or secret', async (start) => {

@@ -36,6 +36,21 @@ Deno.test('Deno entry: /authorize is limited per peer address; forged address he
   })
 })
 
+Deno.test('Deno entry: RATE_LIMIT_DEVICE_GUESS sets the budget of wrong user codes; spent, it closes code entry', async () => {
+  await served({ RATE_LIMIT_DEVICE_GUESS: '2/60' }, async (origin) => {
+    const statuses: number[] = []
+    for (const forged of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) {
+      const response = await fetch(`${origin}/device?user_code=BBBB-BBBB`, { headers: { 'X-Forwarded-For': forged } })
+      statuses.push(response.status)
+      if (response.status === 429) {
+        assert.equal(response.headers.get('Retry-After'), '60')
+        assert.match(await response.text(), /<code>code_entry_closed<\/code>/)
+      } else await response.body?.cancel()
+    }
+    assert.deepEqual(statuses, [400, 400, 429])
+  })
+})
+
 Deno.test('Deno entry: a streamed 520 MB POST /token is answered 413 without reading it (the V8 string limit once crashed the server)', async () => {
   await served({}, async (origin) => {
     const chunk = new Uint8Array(64 * 1024).fill(0x61)

@@ -46,9 +46,11 @@ describe('parseConfig', () => {
   })
 
   it('reads the rate limits as requests/seconds', () => {
-    const config = parseConfig({ ...VALID, RATE_LIMIT_AUTHORIZE: '100/10', RATE_LIMIT_PICKUP: '1/5' })
+    const config = parseConfig({ ...VALID, RATE_LIMIT_AUTHORIZE: '100/10', RATE_LIMIT_PICKUP: '1/5', RATE_LIMIT_DEVICE_GUESS: '1000/60' })
     expect(config.rateLimits.authorize).toEqual({ limit: 100, periodSeconds: 10 })
     expect(config.rateLimits.pickup).toEqual({ limit: 1, periodSeconds: 5 })
+    expect(config.rateLimits.deviceGuess).toEqual({ limit: 1000, periodSeconds: 60 })
+    expect(DEFAULT_RATE_LIMITS.deviceGuess).toEqual({ limit: 300, periodSeconds: 60 })
     expect(config.rateLimits.token).toEqual(DEFAULT_RATE_LIMITS.token)
   })
 
@@ -139,6 +141,7 @@ describe('parseConfig', () => {
     ['RATE_LIMIT_REFRESH', { RATE_LIMIT_REFRESH: '10/3601' }],
     ['RATE_LIMIT_PICKUP', { RATE_LIMIT_PICKUP: 'off' }],
     ['RATE_LIMIT_DEVICE', { RATE_LIMIT_DEVICE: '-1/60' }],
+    ['RATE_LIMIT_DEVICE_GUESS', { RATE_LIMIT_DEVICE_GUESS: '300/min' }],
   ])('names %s when it is invalid', (name, override) => {
     const error = problem({ ...VALID, ...override })
     expect(error.code).toBe('misconfigured')

@@ -5,6 +5,7 @@
 import { env, exports } from 'cloudflare:workers'
 import { createExecutionContext } from 'cloudflare:test'
 import { describe, expect, it, vi } from 'vitest'
+import { REDIRECT_URI_WARNING } from '../../src/app.ts'
 import worker from '../../src/index.ts'
 import type { Env } from '../../src/index.ts'
 
@@ -22,7 +23,8 @@ describe('Workers entry', () => {
   it('serves the relay with the configured bindings and vars', async () => {
     const health = await exports.default.fetch(`${ORIGIN}/healthz`)
     expect(health.status).toBe(200)
-    expect(await health.json()).toEqual({ ok: true })
+    expect(await health.json()).toEqual({ ok: true, warnings: [REDIRECT_URI_WARNING] })
+    expect(await (await call('/healthz', { ...env, REDIRECT_URI: `${ORIGIN}/callback` })).json()).toEqual({ ok: true })
     const page = await exports.default.fetch(`${ORIGIN}/authorize?code_challenge=${CHALLENGE}&code_challenge_method=S256`, { redirect: 'manual', headers: { 'Sec-Fetch-Site': 'none' } })
     const html = await page.text()
     expect(page.status).toBe(200)

@@ -71,14 +71,33 @@ describe('Workers Rate Limiting bindings', { timeout: 20_000 }, () => {
     expect((await call(path, '192.0.2.21')).status).toBe(200)
   })
 
-  it('/device code entry is limited per CF-Connecting-IP through DEVICE_LIMITER', async () => {
+  it('/device is limited per CF-Connecting-IP through DEVICE_LIMITER', async () => {
     const ip = '192.0.2.30'
     await awayFromWindowEdge(DEFAULT_RATE_LIMITS.device.periodSeconds)
-    const statuses = await Promise.all(Array.from({ length: DEFAULT_RATE_LIMITS.device.limit }, () => call('/device?user_code=BBBB-BBBB', ip).then((r) => r.status)))
-    expect(statuses.every((status) => status !== 429)).toBe(true)
+    // Views of the entry form count per address, and leave the global budget for wrong codes alone.
+    const statuses = await Promise.all(Array.from({ length: DEFAULT_RATE_LIMITS.device.limit }, () => call('/device', ip).then((r) => r.status)))
+    expect(statuses.every((status) => status === 200)).toBe(true)
     const refused = await call('/device?user_code=CCCC-CCCC', ip)
     expect(refused.status).toBe(429)
     expect(await refused.text()).toContain('<code>rate_limited</code>')
-    expect((await call('/device?user_code=CCCC-CCCC', '192.0.2.31')).status).not.toBe(429)
+    expect((await call('/device?user_code=CCCC-CCCC', '192.0.2.31')).status).toBe(400)
+  })
+
+  // Last: it leaves code entry closed in this isolate's relay for a minute.
+  it('wrong codes from every address share DEVICE_GUESS_LIMITER; once it refuses, code entry closes, found codes included', async () => {
+    const authorization = await call('/device_authorization', '192.0.2.40', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: '' })
+    const { user_code: userCode } = (await authorization.json()) as { user_code: string }
+    await awayFromWindowEdge(DEFAULT_RATE_LIMITS.deviceGuess.periodSeconds)
+    const { limit } = DEFAULT_RATE_LIMITS.deviceGuess
+    // Two addresses, each well within its own limit; the one wrong code of the test above may share this window.
+    const statuses = await Promise.all(Array.from({ length: limit }, (_, i) => call('/device?user_code=BBBB-BBBB', i % 2 === 0 ? '192.0.2.41' : '192.0.2.42').then((r) => r.status)))
+    expect(statuses.filter((status) => status === 400).length).toBeGreaterThanOrEqual(limit - 1)
+    const closed = await call('/device?user_code=DDDD-DDDD', '192.0.2.43')
+    expect(closed.status).toBe(429)
+    expect(Number(closed.headers.get('Retry-After'))).toBeGreaterThan(0)
+    expect(await closed.text()).toContain('<code>code_entry_closed</code>')
+    const honest = await call(`/device?user_code=${userCode}`, '192.0.2.40')
+    expect(honest.status).toBe(429)
+    expect(await honest.text()).toContain('<code>code_entry_closed</code>')
   })
 })
