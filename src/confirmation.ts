@@ -19,10 +19,19 @@ export interface PendingFlow {
   readonly device?: { readonly expiresAt: number }
 }
 
+/** A flow whose state is signed and whose binding cookie is set. */
+export interface BegunFlow {
+  readonly state: string
+  /** The state's binding hash (`bh`). */
+  readonly binding: string
+  /** The state's `exp`, Unix seconds. */
+  readonly exp: number
+}
+
 /** Starts flows and shows their confirmation page. */
 export interface Confirmation {
-  /** Signs the flow's state and sets its binding cookie; returns the state. */
-  begin(c: RelayContext, flow: PendingFlow): Promise<string>
+  /** Signs the flow's state and sets its binding cookie. */
+  begin(c: RelayContext, flow: PendingFlow): Promise<BegunFlow>
   /** The confirmation page for a state from {@link Confirmation.begin}. */
   page(c: RelayContext, flow: PendingFlow, state: string): Promise<Response>
 }
@@ -48,7 +57,7 @@ export function createConfirmation(deps: RouteDeps): Confirmation {
         ...(device === undefined ? {} : { dv: true }),
       })
       setBindingCookie(c, binding, exp - now)
-      return state
+      return { state, binding: binding.hash, exp }
     },
     async page(c, { challenge, scope, device }, state) {
       c.set('formAction', formAction)

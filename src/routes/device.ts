@@ -66,7 +66,7 @@ export function mountDevice(app: Relay, deps: RouteDeps): void {
       return c.html(deviceEntryPage({ problem: UNKNOWN_CODE, nonce }), 400)
     }
     const flow = { challenge: record.cc, scope: record.sc, device: { expiresAt: record.exp } }
-    const state = await confirmation.begin(c, flow)
+    const { state } = await confirmation.begin(c, flow)
     return confirmation.page(c, flow, state)
   })
 }

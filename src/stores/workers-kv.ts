@@ -2,8 +2,10 @@
  * @module
  * {@link CodeStore} on Workers KV, the default on Workers. KV is eventually consistent and has no
  * conditional write, so this store does what it can and the README says what remains:
- * - `save` reads before it writes. Two callbacks racing in different locations (or within one
- *   location's read cache) can both find nothing and both write; the last write wins.
+ * - A confirmation or a result is a read, then a write. Two writes racing (even in one isolate)
+ *   can both find the same value and both write; the last write wins.
+ * - The confirmation has its own key, because KV takes at most one write a second per key and
+ *   Unity often sends the browser back sooner than that after a Continue.
  * - A claim is a read. Pickups in one isolate are single-flight: while one holds a code, the
  *   others answer `busy`. Pickups in other isolates or locations can still read the same code;
  *   Unity accepts it only once (RFC 6749 §4.1.2), so at most one of them gets tokens.
@@ -11,12 +13,15 @@
  */
 import { RelayError } from '../errors.ts'
 import { assertUserCode, KV_MIN_EXPIRATION_TTL_SECONDS, parseDeviceRecord, ttlUntil, USER_CODE_PATTERN } from '../store.ts'
-import type { CodeStore, DeviceRecord, FlowRecord, Pickup, SaveResult } from '../store.ts'
-import { beginPickup, newLeaseId, parseStoredFlow, spentRecord } from './flow-state.ts'
-import type { Lease } from './flow-state.ts'
+import type { CodeStore, DeviceRecord, FlowRecord, FlowWriteResult, Pickup, SaveCondition, SaveResult } from '../store.ts'
+import { beginPickup, decideWrite, newLeaseId, parseStoredFlow, spentRecord } from './flow-state.ts'
+import type { FlowWrite, Lease, StoredFlow } from './flow-state.ts'
 
 /** Every flow key is this prefix followed by the PKCE `code_challenge`. */
 export const WORKERS_KV_KEY_PREFIX = 'flow:'
+
+/** Every confirmation key is this prefix followed by the PKCE `code_challenge`. */
+export const WORKERS_KV_CONFIRMED_PREFIX = 'confirmed:'
 
 /** Every device key is this prefix followed by the user code. */
 export const WORKERS_KV_DEVICE_PREFIX = 'device:'
@@ -27,7 +32,7 @@ export const WORKERS_KV_DEVICE_PREFIX = 'device:'
  */
 const claimedInThisIsolate = new Map<string, Lease>()
 
-/** Stores records in a Workers KV namespace under `flow:<code_challenge>` and `device:<user_code>`. */
+/** Stores records in a Workers KV namespace under `flow:<code_challenge>`, `confirmed:<code_challenge>` and `device:<user_code>`. */
 export class WorkersKvCodeStore implements CodeStore {
   readonly #kv: KVNamespace
 
@@ -37,8 +42,12 @@ export class WorkersKvCodeStore implements CodeStore {
     this.#kv = kv
   }
 
-  save(challenge: string, record: FlowRecord, ttlSeconds: number): Promise<SaveResult> {
-    return this.#createOnce(WORKERS_KV_KEY_PREFIX + challenge, record, ttlSeconds)
+  confirm(challenge: string, binding: string, exp: number, ttlSeconds: number): Promise<FlowWriteResult> {
+    return this.#writeFlow(challenge, { kind: 'confirm', binding, exp }, ttlSeconds)
+  }
+
+  save(challenge: string, record: FlowRecord, ttlSeconds: number, condition: SaveCondition): Promise<FlowWriteResult> {
+    return this.#writeFlow(challenge, { kind: 'save', record, condition }, ttlSeconds)
   }
 
   async claim(challenge: string, nowSeconds: number): Promise<Pickup> {
@@ -81,8 +90,29 @@ export class WorkersKvCodeStore implements CodeStore {
     return record && record.exp > nowSeconds ? record : null
   }
 
+  /**
+   * Applies `decideWrite`: KV has no conditional put, so this is a read followed by a write. The
+   * flow's value is its result, else its confirmation.
+   */
+  async #writeFlow(challenge: string, write: FlowWrite, ttlSeconds: number): Promise<FlowWriteResult> {
+    const step = decideWrite(await this.#readFlow(challenge), write)
+    if (step.kind === 'answer') return step.result
+    const key = ('confirmed' in step.value ? WORKERS_KV_CONFIRMED_PREFIX : WORKERS_KV_KEY_PREFIX) + challenge
+    await this.#kv.put(key, JSON.stringify(step.value), { expirationTtl: Math.max(ttlSeconds, KV_MIN_EXPIRATION_TTL_SECONDS) })
+    return 'created'
+  }
+
+  async #readFlow(challenge: string): Promise<StoredFlow | null> {
+    const [result, confirmation] = await Promise.all([
+      this.#kv.get(WORKERS_KV_KEY_PREFIX + challenge, 'json'),
+      this.#kv.get(WORKERS_KV_CONFIRMED_PREFIX + challenge, 'json'),
+    ])
+    const confirmed = parseStoredFlow(confirmation)
+    return parseStoredFlow(result) ?? (confirmed && 'confirmed' in confirmed ? confirmed : null)
+  }
+
   /** Best-effort create-only: KV has no conditional put, so this is a read followed by a write. */
-  async #createOnce(key: string, value: FlowRecord | DeviceRecord, ttlSeconds: number): Promise<SaveResult> {
+  async #createOnce(key: string, value: DeviceRecord, ttlSeconds: number): Promise<SaveResult> {
     if ((await this.#kv.get(key)) !== null) return 'exists'
     await this.#kv.put(key, JSON.stringify(value), { expirationTtl: Math.max(ttlSeconds, KV_MIN_EXPIRATION_TTL_SECONDS) })
     return 'created'

@@ -59,7 +59,7 @@ async function signedInDevice(start: Start) {
   const opened = await enterCode(relay, device.user_code, device.device_code)
   const continued = await relay.decide(opened, 'continue')
   assert.equal(continued.status, 303)
-  const callback = await relay.callback({ ...opened, location: new URL(continued.headers.get('Location') ?? '') }, { code: CODE, state: opened.state })
+  const callback = await relay.callback(opened, { code: CODE, state: opened.state })
   return { relay, device, opened, callback }
 }
 
@@ -123,6 +123,7 @@ export const deviceCases = [
     let collisions = 1
     const relay = await start({
       wrapStore: (store) => ({
+        confirm: (...args) => store.confirm(...args),
         save: (...args) => store.save(...args),
         claim: (...args) => store.claim(...args),
         findDevice: (...args) => store.findDevice(...args),
@@ -225,7 +226,7 @@ export const deviceCases = [
     await assertJsonError(await poll(relay, device.device_code), 400, 'authorization_pending')
     const continued = await relay.decide(opened, 'continue')
     assert.equal(new URL(continued.headers.get('Location') ?? '').searchParams.get('code_challenge'), opened.challenge)
-    await relay.callback({ ...opened, location: new URL(continued.headers.get('Location') ?? '') }, { code: CODE, state: opened.state })
+    await relay.callback(opened, { code: CODE, state: opened.state })
     relay.unity.expectTokenCall(exchangeForm(device.device_code), { status: 200, body: TOKENS })
     const response = await poll(relay, device.device_code, { client_id: 'my-cli' })
     assert.equal(response.status, 200)

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert'
 import type { CodeStore } from '../../src/store.ts'
-import { assertErrorPage, assertJsonError, contract } from './define.ts'
+import { assertErrorPage, assertJsonError, assertOnlyConfirmed, contract } from './define.ts'
 import type { Start } from './define.ts'
 import type { RelayOptions } from './harness.ts'
 import { RELAY_ORIGIN } from './harness.ts'
@@ -167,7 +167,7 @@ export const faultCases = [
     const page = await assertErrorPage(failed, 503, 'store_unavailable')
     assert.match(page, /Reload this page/)
     assert.equal(page.includes('secret-key-material'), false)
-    assert.equal(await relay.raw.get(flow.challenge), null)
+    await assertOnlyConfirmed(relay, flow)
     fault.on = false
     const reload = await relay.callback(flow, { code: CODE, state: flow.state })
     assert.equal(reload.status, 200)
