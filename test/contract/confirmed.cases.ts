@@ -1,7 +1,8 @@
 /**
  * @module
  * Contract of the confirmation a Continue records: a callback is accepted only for a state whose
- * Continue was pressed, in the browser that pressed it (RFC 9700 §4.5, code injection).
+ * Continue was pressed, in the browser that pressed it (RFC 9700 §4.5, code injection), and one
+ * flow ends in exactly one result however many requests race for it.
  */
 import { strict as assert } from 'node:assert'
 import { assertErrorPage, assertJsonError, assertOnlyConfirmed, contract, expectedConfirmation } from './define.ts'
@@ -104,6 +105,33 @@ export const confirmedCases = [
     await assertErrorPage(await relay.callback(flow, { code: VICTIM_CODE, state: flow.state }), 409, 'flow_finished')
     assert.equal(((await relay.raw.get(opened.challenge)) as Record<string, unknown>).error, 'access_denied')
     await assertJsonError(await relay.pickup(opened.verifier), 400, 'access_denied')
+  }),
+
+  contract('confirmed: 10 concurrent callbacks for one confirmed flow store exactly one code (5 rounds)', async (start) => {
+    const relay = await start()
+    for (let round = 0; round < 5; round++) {
+      const flow = await relay.authorize()
+      const responses = await Promise.all(Array.from({ length: 10 }, (_, i) => relay.callback(flow, { code: `code-${round}-${i}`, state: flow.state })))
+      const statuses = responses.map((response) => response.status)
+      assert.equal(statuses.filter((status) => status === 200).length, 1, `round ${round}: ${statuses.join(' ')}`)
+      for (const [i, response] of responses.entries()) if (response.status !== 200) await assertErrorPage(response, 409, 'flow_finished').catch((error: unknown) => assert.fail(`round ${round}, callback ${i}: ${String(error)}`))
+      const stored = (await relay.raw.get(flow.challenge)) as { code: string }
+      assert.equal(stored.code, `code-${round}-${statuses.indexOf(200)}`, 'the stored code is the answered one')
+    }
+  }),
+
+  contract('confirmed: a callback and a Cancel at once: exactly one of them ends the flow (5 rounds)', async (start) => {
+    const relay = await start()
+    for (let round = 0; round < 5; round++) {
+      const opened = await relay.open()
+      const flow = await pressContinue(relay, opened)
+      const [callback, cancel] = await Promise.all([relay.callback(flow, { code: VICTIM_CODE, state: flow.state }), relay.decide(opened, 'cancel')])
+      const statuses = [callback.status, cancel.status]
+      assert.deepEqual([...statuses].sort(), [200, 409], `round ${round}: ${statuses.join(' ')}`)
+      const stored = (await relay.raw.get(opened.challenge)) as Record<string, unknown>
+      if (callback.status === 200) assert.equal(stored.code, VICTIM_CODE)
+      else assert.equal(stored.error, 'access_denied')
+    }
   }),
 
   contract('confirmed: with CONFIRM_PAGE=never, GET /authorize records the confirmation itself, once per flow', async (start) => {

@@ -106,6 +106,25 @@ export const storeCases: readonly ContractCase[] = [
     if (expiration !== undefined) assert.ok(Math.abs(expiration - denied.exp) <= 2, `backend expiry ${expiration} follows the result`)
   }),
 
+  storeCase('concurrent writes to one flow: one result wins, one Continue wins, a double submit is fine', async (store, raw) => {
+    for (let round = 0; round < 5; round++) {
+      const challenge = freshChallenge()
+      await store.confirm(challenge, BROWSER, now() + 300, 300)
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.save(challenge, codeRecord(`code-${i}`), 120, { binding: BROWSER })))
+      assert.deepEqual(results.filter((result) => result === 'created').length, 1, `round ${round}: ${results.join(' ')}`)
+      assert.deepEqual(new Set(results.filter((result) => result !== 'created')), new Set(['exists']))
+      const stored = (await raw.get(challenge)) as CodeRecord
+      assert.equal(stored.code, `code-${results.indexOf('created')}`, 'the stored code is the one answered created')
+
+      const contested = freshChallenge()
+      const exp = now() + 300
+      const confirms = await Promise.all([store.confirm(contested, BROWSER, exp, 300), store.confirm(contested, OTHER_BROWSER, exp, 300), store.confirm(contested, BROWSER, exp, 300)])
+      const winner = (await raw.get(contested)) as { confirmed: string }
+      assert.ok(winner.confirmed === BROWSER || winner.confirmed === OTHER_BROWSER)
+      assert.deepEqual(confirms, winner.confirmed === BROWSER ? ['created', 'elsewhere', 'created'] : ['elsewhere', 'created', 'elsewhere'])
+    }
+  }),
+
   storeCase('a claim holds the code; the other pickup is busy; consume leaves a tombstone until exp', async (store, raw) => {
     const challenge = freshChallenge()
     const record = codeRecord('the-code')
