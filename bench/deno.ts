@@ -54,7 +54,7 @@ const benchKv: BenchKv = {
 const seedStore = new DenoKvCodeStore(kv)
 const bench = createBenchApp({
   kv: benchKv,
-  seedFlow: (challenge, record, ttl) => seedStore.save(challenge, record, ttl),
+  store: seedStore,
   settings,
   tokenEndpoint: `${settings.UNITY_URL}/api/oauth/token`,
   counts,

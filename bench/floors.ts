@@ -9,7 +9,7 @@ import { Hono } from 'hono'
 import { bindingCookieName, createBinding } from '../src/binding.ts'
 import { apiResponse } from '../src/security-headers.ts'
 import { importStateKeys, signState } from '../src/state.ts'
-import type { FlowRecord } from '../src/store.ts'
+import type { CodeStore, FlowRecord } from '../src/store.ts'
 import { benchVerifier } from './settings.ts'
 import type { BenchSettings } from './settings.ts'
 
@@ -23,8 +23,8 @@ export interface BenchKv {
 /** What a bench entry provides to {@link createBenchApp}. */
 export interface BenchDeps {
   readonly kv: BenchKv
-  /** Saves a record through the relay's own store, exactly as `/callback` would. */
-  seedFlow(challenge: string, record: FlowRecord, ttlSeconds: number): Promise<unknown>
+  /** The relay's own store: seeds confirm and save records exactly as `POST /authorize` and `/callback` would. */
+  readonly store: Pick<CodeStore, 'confirm' | 'save'>
   readonly settings: BenchSettings
   /** Unity's token endpoint as the relay sees it (the stub). */
   readonly tokenEndpoint: string
@@ -171,7 +171,7 @@ export function createBenchApp(deps: BenchDeps): Hono {
     for (let i = from; i < from + n; i += 100) {
       await Promise.all(
         Array.from({ length: Math.min(100, from + n - i) }, async (_, j) =>
-          deps.seedFlow(await sha256(benchVerifier(prefix, i + j)), { code: `code-${prefix}-${i + j}`, redirect_uri: 'http://127.0.0.1/callback', exp }, 600),
+          seedFlow(deps.store, await sha256(benchVerifier(prefix, i + j)), { code: `code-${prefix}-${i + j}`, redirect_uri: 'http://127.0.0.1/callback', exp }),
         ),
       )
     }
@@ -184,7 +184,10 @@ export function createBenchApp(deps: BenchDeps): Hono {
     const minted = await Promise.all(
       Array.from({ length: n }, async (_, j) => {
         const binding = await createBinding()
-        const state = await signState(keys, { iat: now, exp: now + 600, cc: await sha256(benchVerifier(prefix, from + j)), sc: 'api', bh: binding.hash })
+        const cc = await sha256(benchVerifier(prefix, from + j))
+        const state = await signState(keys, { iat: now, exp: now + 600, cc, sc: 'api', bh: binding.hash })
+        // The callback takes a result only for a flow whose Continue was pressed.
+        await deps.store.confirm(cc, binding.hash, now + 600, 600)
         return { state, cookie: `__Host-${bindingCookieName(binding.hash)}=${binding.nonce}` }
       }),
     )
@@ -207,4 +210,12 @@ export function createBenchApp(deps: BenchDeps): Hono {
     return c.json({})
   })
   return app
+}
+
+const SEED_BINDING = 'bench-seed-binding'
+
+/** A code record as a login leaves it: confirmed, then saved by the callback. */
+async function seedFlow(store: BenchDeps['store'], challenge: string, record: FlowRecord): Promise<void> {
+  await store.confirm(challenge, SEED_BINDING, record.exp, 600)
+  await store.save(challenge, record, 600, { binding: SEED_BINDING })
 }

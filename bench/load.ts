@@ -41,6 +41,12 @@ const uniquePoll = (path: string) => async (_server: BenchServer, tag: string) =
   body: `grant_type=authorization_code&code_verifier=${benchVerifier(`p${tag}`, i)}`,
 })
 
+/** GET /authorize with a fresh challenge per request (43 base64url characters). */
+const uniqueAuthorize = (headers: Record<string, string>) => async () => {
+  const run = crypto.randomUUID().slice(0, 8)
+  return (i: number): Request => ({ path: `/authorize?code_challenge=${`n${run}x${i}`.padEnd(43, 'A')}&code_challenge_method=S256`, headers })
+}
+
 async function post<T>(server: BenchServer, path: string, body: unknown): Promise<T> {
   const response = await fetch(new URL(path, server.url), { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } })
   if (!response.ok) throw new Error(`${path} answered ${response.status}`)
@@ -86,7 +92,8 @@ export function scenarios(confirmPage: boolean): Scenario[] {
       { id: 'authorize', label: 'GET /authorize (confirmation page)', floor: 'floor-authorize-page', status: 200, stateless: true, prepare: fixed({ path: authorizePath }) },
       { id: 'authorize-emulated', label: 'GET /authorize (page), Miniflare-emulated rate limits', floor: 'floor-authorize-page', status: 200, stateless: true, noTarget: true,
       workerdOnly: true, prepare: fixed({ path: authorizePath, headers: { 'X-Bench-Relay': 'emulated-limiter' } }) },
-      { id: 'authorize-never', label: 'GET /authorize (CONFIRM_PAGE=never, 302)', floor: 'floor-authorize', status: 302, stateless: true, prepare: fixed({ path: authorizePath, headers: { 'X-Bench-Relay': 'never' } }) },
+      // It records the confirmation, so each request needs a challenge of its own.
+      { id: 'authorize-never', label: 'GET /authorize (CONFIRM_PAGE=never, 302)', floor: 'floor-authorize', status: 302, stateless: true, prepare: uniqueAuthorize({ 'X-Bench-Relay': 'never' }) },
     )
   } else {
     list.push({ id: 'authorize', label: 'GET /authorize (302)', floor: 'floor-authorize', status: 302, stateless: true, prepare: fixed({ path: authorizePath }) })

@@ -60,7 +60,7 @@ function benchApp(env: Env): Hono {
   const store = new WorkersKvCodeStore(kvNamespace)
   return createBenchApp({
     kv,
-    seedFlow: (challenge, record, ttl) => store.save(challenge, record, ttl),
+    store,
     settings: { ...BENCH_SETTINGS, UNITY_URL: env.UNITY_URL ?? BENCH_SETTINGS.UNITY_URL },
     tokenEndpoint: `${env.UNITY_URL}/api/oauth/token`,
     counts,

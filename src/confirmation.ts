@@ -27,9 +27,14 @@ export interface PendingFlow {
   }
 }
 
-/** A flow's signed state, and whether its Continue needs the user to pick the code. */
+/** A flow whose state is signed and whose binding cookie is set. */
 export interface Begun {
   readonly state: string
+  /** The state's binding hash (`bh`). */
+  readonly binding: string
+  /** The state's `exp`, Unix seconds. */
+  readonly exp: number
+  /** Whether its Continue needs the user to pick the code (the state's `pk`). */
   readonly pick: boolean
 }
 
@@ -67,7 +72,7 @@ export function createConfirmation(deps: RouteDeps): Confirmation {
         ...(pick ? { pk: true } : {}),
       })
       setBindingCookie(c, binding, exp - now)
-      return { state, pick }
+      return { state, binding: binding.hash, exp, pick }
     },
     async page(c, { challenge, scope, device }, { state, pick }) {
       c.set('formAction', formAction)

@@ -36,6 +36,8 @@ const ERROR_SPECS = {
   invalid_client: { status: 401, oauthError: 'invalid_client', title: 'Unity did not accept the relay' },
   temporarily_unavailable: { status: 503, oauthError: 'temporarily_unavailable', title: 'Unity is busy' },
   flow_finished: { status: 409, oauthError: 'invalid_request', title: 'This sign-in has already finished' },
+  flow_in_progress: { status: 409, oauthError: 'invalid_request', title: 'This sign-in is already under way elsewhere' },
+  not_confirmed: { status: 400, oauthError: 'invalid_request', title: 'This sign-in was not confirmed' },
   not_found: { status: 404, oauthError: 'invalid_request', title: 'Page not found' },
   method_not_allowed: { status: 405, oauthError: 'invalid_request', title: 'This address does not accept that method' },
   payload_too_large: { status: 413, oauthError: 'invalid_request', title: 'The request is too large' },

@@ -10,9 +10,10 @@ import type { Relay } from './app.ts'
 import { parseConfig } from './config.ts'
 import type { Config } from './config.ts'
 import { RelayError } from './errors.ts'
-import type { CodeStore, DeviceRecord, FlowRecord } from './store.ts'
+import type { CodeStore, DeviceRecord } from './store.ts'
 import { DurableObjectCodeStore } from './stores/durable-object.ts'
 import { FlowObject } from './stores/flow-object.ts'
+import type { FlowWrite } from './stores/flow-state.ts'
 import { WorkersKvCodeStore } from './stores/workers-kv.ts'
 
 /** The Worker's bindings, secrets and variables (names are part of the relay's contract). */
@@ -71,8 +72,12 @@ export interface Env {
 export class AuthFlows extends DurableObject<Env> {
   readonly #object = new FlowObject(this.ctx.storage)
 
-  create(record: FlowRecord | DeviceRecord) {
+  create(record: DeviceRecord) {
     return this.#object.create(record)
+  }
+
+  write(write: FlowWrite) {
+    return this.#object.write(write)
   }
 
   readDevice() {

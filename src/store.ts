@@ -50,6 +50,17 @@ export interface ErrorRecord {
 /** What the callback (or a cancel) stores for one flow. */
 export type FlowRecord = CodeRecord | ErrorRecord
 
+/**
+ * The user pressed Continue for this flow in the browser whose binding hash is `confirmed`
+ * (`POST /authorize`), so a callback for that browser's state may store its result.
+ */
+export interface ConfirmationRecord {
+  /** The binding hash of the state whose Continue was pressed (the state's `bh`). */
+  readonly confirmed: string
+  /** Unix seconds: the state's own `exp`, so it lives no longer than the login may. */
+  readonly exp: number
+}
+
 /** A device authorization (RFC 8628 §3.2) waiting for its user code to be entered. */
 export interface DeviceRecord {
   /** The flow's PKCE `code_challenge`, `S256(device_code)`. */
@@ -69,6 +80,23 @@ export const USER_CODE_PATTERN = /^[A-Z]{8}$/
 
 /** A create-only write either made the record or found one already there (and left it alone). */
 export type SaveResult = 'created' | 'exists'
+
+/**
+ * What a write to a flow found, and so whether it wrote:
+ * - `created`: written (for a confirmation, also when this browser had confirmed already);
+ * - `exists`: the flow holds a result already (a code, an error or a tombstone), which is kept;
+ * - `elsewhere`: another browser confirmed the flow;
+ * - `unconfirmed`: a result needs this browser's confirmation, and nothing confirmed the flow.
+ */
+export type FlowWriteResult = SaveResult | 'elsewhere' | 'unconfirmed'
+
+/** Whose result a {@link CodeStore.save} is, and whether it may finish a flow nobody confirmed. */
+export interface SaveCondition {
+  /** The binding hash of the state the result came with. */
+  readonly binding: string
+  /** `allow`: a Cancel may also end a flow that nothing is stored for yet. */
+  readonly unconfirmed?: 'allow'
+}
 
 /** A code taken for one token exchange; no other pickup gets it while the claim is open. */
 export interface Claim {
@@ -99,10 +127,17 @@ export type Pickup =
  */
 export interface CodeStore {
   /**
-   * Stores `record` for `ttlSeconds` (at least {@link KV_MIN_EXPIRATION_TTL_SECONDS}) unless the
-   * flow already has a record, a claim or a tombstone: the first result of a flow is the one kept.
+   * Records that the browser with binding hash `binding` pressed Continue, until `exp`, for
+   * `ttlSeconds` (at least {@link KV_MIN_EXPIRATION_TTL_SECONDS}). Create-only, except that the
+   * same browser confirming again succeeds without a write; never `unconfirmed`.
    */
-  save(challenge: string, record: FlowRecord, ttlSeconds: number): Promise<SaveResult>
+  confirm(challenge: string, binding: string, exp: number, ttlSeconds: number): Promise<FlowWriteResult>
+  /**
+   * Stores `record` for `ttlSeconds` (at least {@link KV_MIN_EXPIRATION_TTL_SECONDS}) in place of
+   * the confirmation by `condition.binding`, or, with `unconfirmed: 'allow'`, where nothing is
+   * stored yet. A result, a claim or a tombstone is never replaced: the first result is kept.
+   */
+  save(challenge: string, record: FlowRecord, ttlSeconds: number, condition: SaveCondition): Promise<FlowWriteResult>
   /** Looks up the flow for a pickup and, if it holds a live code, claims it. */
   claim(challenge: string, nowSeconds: number): Promise<Pickup>
   /** Stores a device record under its user code unless one is already there. */

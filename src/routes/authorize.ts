@@ -3,7 +3,8 @@
  * `/authorize`: signs the flow into `state` and binds it to this browser. With `CONFIRM_PAGE=always`
  * the GET shows a confirmation page with the flow's user code, and only the user's Continue
  * (a POST from that page; on a page another site sent the browser to, the flow's own code picked
- * among decoys) sends the browser to Unity; `never` redirects at once.
+ * among decoys) records the confirmation that the callback needs and sends the browser to Unity;
+ * `never` records it and redirects at once.
  */
 import type { MiddlewareHandler } from 'hono'
 import { clearBindingCookie, verifyBindingCookie } from '../binding.ts'
@@ -14,7 +15,8 @@ import { flowId } from '../log.ts'
 import { cancelledPage } from '../pages.ts'
 import { cspNonce } from '../security-headers.ts'
 import { verifyState } from '../state.ts'
-import { guardStore } from '../store.ts'
+import { guardStore, ttlUntil } from '../store.ts'
+import type { FlowWriteResult } from '../store.ts'
 import { storedUserCodeFor } from '../user-code.ts'
 import type { Relay, RelayEnv, RouteDeps } from './deps.ts'
 
@@ -26,9 +28,13 @@ export function mountAuthorize(app: Relay, deps: RouteDeps): void {
   app.get('/authorize', authorizeQuery(config), async (c) => {
     const flow = c.req.valid('query')
     const begun = await confirmation.begin(c, flow)
+    const { state, binding, exp } = begun
     if (config.confirmPage === 'never') {
+      // There is no Continue to press: going to Unity is the confirmation that the callback needs.
+      const confirmed = await guardStore('record the sign-in in', store.confirm(flow.challenge, binding, exp, ttlUntil(exp, deps.nowSeconds())))
+      if (confirmed !== 'created') throw refused(confirmed)
       log.info('authorize.redirect', { flow: flowId(flow.challenge) })
-      return c.redirect(unity.authorizeUrl({ redirectUri: deps.redirectUriFor(c), scope: flow.scope, state: begun.state, challenge: flow.challenge }), 302)
+      return c.redirect(unity.authorizeUrl({ redirectUri: deps.redirectUriFor(c), scope: flow.scope, state, challenge: flow.challenge }), 302)
     }
     return confirmation.page(c, flow, begun)
   })
@@ -54,21 +60,30 @@ export function mountAuthorize(app: Relay, deps: RouteDeps): void {
       }
     }
     if (decision === 'continue') {
+      // The callback takes a result only for a state whose Continue was pressed (see `decideWrite`), so it is recorded before Unity is reached.
+      const confirmed = await guardStore('record the confirmation in', store.confirm(flow.cc, flow.bh, flow.exp, ttlUntil(flow.exp, now)))
+      if (confirmed !== 'created') throw refused(confirmed)
       // The cookie stays: the callback checks it again and clears it.
       log.info('authorize.redirect', { flow: flowId(flow.cc) })
       // RFC 9700 §4.12: 303, never 307, so the browser does not re-post the form to Unity.
       return c.redirect(unity.authorizeUrl({ redirectUri: deps.redirectUriFor(c), scope: flow.sc, state, challenge: flow.cc }), 303)
     }
-    const saved = await guardStore('save the cancellation in', store.save(flow.cc, { error: 'access_denied', exp: now + config.codeTtlSeconds }, config.codeTtlSeconds))
+    const cancellation = { error: 'access_denied', exp: now + config.codeTtlSeconds } as const
+    // A Cancel may end a flow nobody confirmed, or its own browser's, but never another browser's Continue or a result.
+    const saved = await guardStore('save the cancellation in', store.save(flow.cc, cancellation, config.codeTtlSeconds, { binding: flow.bh, unconfirmed: 'allow' }))
     clearBindingCookie(c, flow.bh)
-    // The first result of a flow is kept: a cancel cannot replace a sign-in that already finished.
-    if (saved === 'exists') {
-      throw new RelayError('flow_finished', 'This sign-in was already completed or cancelled, and its first result is kept. If the app is still waiting, start again from the app.')
-    }
+    if (saved !== 'created') throw refused(saved)
     log.info('authorize.cancelled', { flow: flowId(flow.cc) })
     if (flow.rt !== undefined) return c.redirect(flow.rt, 303)
     return c.html(cancelledPage({ device: flow.dv === true, nonce: cspNonce(c) }))
   })
+}
+
+/** A Continue or a Cancel that found the flow taken: finished already, or continued in another browser (logged by `app.onError`). */
+function refused(result: Exclude<FlowWriteResult, 'created'>): RelayError {
+  return result === 'elsewhere'
+    ? new RelayError('flow_in_progress', 'It was continued in another tab or browser. Finish it there, or start again from the app.')
+    : new RelayError('flow_finished', 'This sign-in was already completed or cancelled, and its first result is kept. If the app is still waiting, start again from the app.')
 }
 
 /**

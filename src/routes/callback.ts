@@ -1,7 +1,8 @@
 /**
  * @module
  * `GET /callback`: Unity's redirect back. Verifies the state and the browser binding, then keeps
- * the code (or Unity's refusal) in the store for the app's pickup.
+ * the code (or Unity's refusal) in the store for the app's pickup, in place of the confirmation
+ * that this browser's Continue recorded.
  */
 import { consumeBindingCookie } from '../binding.ts'
 import { RelayError } from '../errors.ts'
@@ -11,7 +12,7 @@ import { deniedPage, donePage } from '../pages.ts'
 import { cspNonce } from '../security-headers.ts'
 import { verifyState } from '../state.ts'
 import { AUTHORIZATION_ERRORS } from '../store.ts'
-import type { AuthorizationError, FlowRecord } from '../store.ts'
+import type { AuthorizationError, FlowRecord, FlowWriteResult } from '../store.ts'
 import type { Relay, RouteDeps } from './deps.ts'
 
 /** Mounts `GET /callback`. */
@@ -31,10 +32,11 @@ export function mountCallback(app: Relay, deps: RouteDeps): void {
     const exp = now + config.codeTtlSeconds
     const record: FlowRecord =
       input.code !== undefined ? { code: input.code, redirect_uri: deps.redirectUriFor(c), exp } : { error: toAuthorizationError(input.error), exp }
-    // The first result of a flow is kept: a second callback (e.g. someone who knows the challenge signing in as themselves) must not replace it.
-    let saved: Awaited<ReturnType<typeof store.save>>
+    // RFC 9700 §4.5 (code injection): anyone can get a state and cookie of their own, so a result is kept only where that state's Continue was pressed.
+    // And the first result of a flow is kept: a second callback (e.g. someone who knows the challenge signing in as themselves) must not replace it.
+    let saved: FlowWriteResult
     try {
-      saved = await store.save(flow.cc, record, config.codeTtlSeconds)
+      saved = await store.save(flow.cc, record, config.codeTtlSeconds, { binding: flow.bh })
     } catch (cause) {
       // Unity's code is still unused: keep the binding cookie so that a reload of this page saves it.
       c.header('Set-Cookie', undefined)
@@ -42,6 +44,9 @@ export function mountCallback(app: Relay, deps: RouteDeps): void {
         cause,
         headers: { 'Retry-After': '5' },
       })
+    }
+    if (saved === 'unconfirmed' || saved === 'elsewhere') {
+      throw new RelayError('not_confirmed', 'This sign-in was not confirmed on the relay’s page. Go back to the app and start again.')
     }
     if (saved === 'exists') {
       throw new RelayError('flow_finished', 'This sign-in was already completed or cancelled, and its first result is kept. If the app is still waiting, start again from the app.')

@@ -1,13 +1,13 @@
 /**
  * @module
  * {@link CodeStore} on Deno KV. Reads are strongly consistent and every write that depends on a
- * read is an atomic operation checked against the version it read, so `save` is create-only and
- * a code is handed to at most one token exchange at a time.
+ * read is an atomic operation checked against the version it read, so a flow keeps its first
+ * result, only after its own Continue, and a code is handed to at most one token exchange at a time.
  */
 import { assertUserCode, KV_MIN_EXPIRATION_TTL_SECONDS, parseDeviceRecord, ttlUntil, USER_CODE_PATTERN } from '../store.ts'
-import type { CodeStore, DeviceRecord, FlowRecord, Pickup, SaveResult } from '../store.ts'
-import { beginPickup, newLeaseId, parseStoredFlow, spentRecord } from './flow-state.ts'
-import type { StoredFlow } from './flow-state.ts'
+import type { CodeStore, DeviceRecord, FlowRecord, FlowWriteResult, Pickup, SaveCondition, SaveResult } from '../store.ts'
+import { beginPickup, decideWrite, newLeaseId, parseStoredFlow, spentRecord } from './flow-state.ts'
+import type { FlowWrite, StoredFlow } from './flow-state.ts'
 
 /** Every flow key is this prefix followed by the PKCE `code_challenge`. */
 export const DENO_KV_KEY_PREFIX = ['flow'] as const
@@ -45,8 +45,12 @@ export class DenoKvCodeStore implements CodeStore {
     this.#kv = kv
   }
 
-  save(challenge: string, record: FlowRecord, ttlSeconds: number): Promise<SaveResult> {
-    return this.#createOnce([...DENO_KV_KEY_PREFIX, challenge], record, ttlSeconds)
+  confirm(challenge: string, binding: string, exp: number, ttlSeconds: number): Promise<FlowWriteResult> {
+    return this.#writeFlow([...DENO_KV_KEY_PREFIX, challenge], { kind: 'confirm', binding, exp }, ttlSeconds)
+  }
+
+  save(challenge: string, record: FlowRecord, ttlSeconds: number, condition: SaveCondition): Promise<FlowWriteResult> {
+    return this.#writeFlow([...DENO_KV_KEY_PREFIX, challenge], { kind: 'save', record, condition }, ttlSeconds)
   }
 
   async claim(challenge: string, nowSeconds: number): Promise<Pickup> {
@@ -85,7 +89,23 @@ export class DenoKvCodeStore implements CodeStore {
     return record && record.exp > nowSeconds ? record : null
   }
 
-  async #createOnce(key: Key, value: FlowRecord | DeviceRecord, ttlSeconds: number): Promise<SaveResult> {
+  /**
+   * Applies `decideWrite` to the value read, committed only if the key is still at the version
+   * read, so of two racing writes the second decides again on what the first left. A flow moves
+   * only toward a result ((none) → confirmed → result), which ends the loop.
+   */
+  async #writeFlow(key: Key, write: FlowWrite, ttlSeconds: number): Promise<FlowWriteResult> {
+    const expireIn = Math.max(ttlSeconds, KV_MIN_EXPIRATION_TTL_SECONDS) * 1000
+    for (;;) {
+      const entry = await this.#kv.get(key)
+      const step = decideWrite(parseStoredFlow(entry.value), write)
+      if (step.kind === 'answer') return step.result
+      const { ok } = await this.#kv.atomic().check({ key, versionstamp: entry.versionstamp }).set(key, step.value, { expireIn }).commit()
+      if (ok) return 'created'
+    }
+  }
+
+  async #createOnce(key: Key, value: DeviceRecord, ttlSeconds: number): Promise<SaveResult> {
     const expireIn = Math.max(ttlSeconds, KV_MIN_EXPIRATION_TTL_SECONDS) * 1000
     // versionstamp null: the commit succeeds only if the key does not exist, so the first result wins.
     const { ok } = await this.#kv.atomic().check({ key, versionstamp: null }).set(key, value, { expireIn }).commit()

@@ -3,11 +3,11 @@
  * {@link CodeStore} on Durable Objects: one `AuthFlows` object per record key, found with
  * `idFromName`, so records never share an object and no object becomes a bottleneck. Each
  * object is strongly consistent and applies every step atomically (see `flow-object.ts`), so
- * `save` is create-only and exactly one pickup exchanges a code.
+ * a flow keeps its first result, only after its own Continue, and exactly one pickup exchanges a code.
  */
 import { RelayError } from '../errors.ts'
 import { assertUserCode, USER_CODE_PATTERN } from '../store.ts'
-import type { CodeStore, DeviceRecord, FlowRecord, Pickup, SaveResult } from '../store.ts'
+import type { CodeStore, DeviceRecord, FlowRecord, FlowWriteResult, Pickup, SaveCondition, SaveResult } from '../store.ts'
 import { newLeaseId } from './flow-state.ts'
 import type { FlowObjectApi } from './flow-object.ts'
 
@@ -35,9 +35,14 @@ export class DurableObjectCodeStore<Id> implements CodeStore {
     this.#objects = objects
   }
 
+  /** The object's alarm removes the confirmation at `exp`, so `ttlSeconds` is already in `exp`. */
+  confirm(challenge: string, binding: string, exp: number, _ttlSeconds: number): Promise<FlowWriteResult> {
+    return this.#object(DURABLE_OBJECT_FLOW_PREFIX + challenge).write({ kind: 'confirm', binding, exp })
+  }
+
   /** The object's alarm removes the record at `exp`, so `ttlSeconds` is already in `record.exp`. */
-  save(challenge: string, record: FlowRecord, _ttlSeconds: number): Promise<SaveResult> {
-    return this.#object(DURABLE_OBJECT_FLOW_PREFIX + challenge).create(record)
+  save(challenge: string, record: FlowRecord, _ttlSeconds: number, condition: SaveCondition): Promise<FlowWriteResult> {
+    return this.#object(DURABLE_OBJECT_FLOW_PREFIX + challenge).write({ kind: 'save', record, condition })
   }
 
   async claim(challenge: string, nowSeconds: number): Promise<Pickup> {

@@ -7,9 +7,9 @@
  * a time and no other request can run between the read and the write.
  */
 import { parseDeviceRecord } from '../store.ts'
-import type { CodeRecord, DeviceRecord, FlowRecord, SaveResult } from '../store.ts'
-import { beginPickup, finishPickup, parseStoredFlow } from './flow-state.ts'
-import type { PickupStep } from './flow-state.ts'
+import type { CodeRecord, DeviceRecord, FlowWriteResult, SaveResult } from '../store.ts'
+import { beginPickup, decideWrite, finishPickup, parseStoredFlow } from './flow-state.ts'
+import type { FlowWrite, PickupStep } from './flow-state.ts'
 
 /** The single storage key inside each object. */
 export const FLOW_OBJECT_RECORD_KEY = 'record'
@@ -30,13 +30,14 @@ export type FlowObjectPickup = Exclude<PickupStep, { kind: 'claimed' }> | { read
 
 /** The object's RPC methods, as the relay's store calls them. */
 export interface FlowObjectApi {
-  create(record: FlowRecord | DeviceRecord): Promise<SaveResult>
+  create(record: DeviceRecord): Promise<SaveResult>
+  write(write: FlowWrite): Promise<FlowWriteResult>
   readDevice(): Promise<DeviceRecord | null>
   beginPickup(nowSeconds: number, leaseId: string): Promise<FlowObjectPickup>
   finishPickup(leaseId: string, how: 'consume' | 'release'): Promise<void>
 }
 
-/** One record's object: create-only save, atomic claim, and deletion by alarm at `exp`. */
+/** One record's object: create-only device records, conditional flow writes, atomic claims, and deletion by alarm at `exp`. */
 export class FlowObject {
   readonly #storage: FlowObjectStorage
 
@@ -44,11 +45,20 @@ export class FlowObject {
     this.#storage = storage
   }
 
-  /** Stores `record` unless the object already holds one; schedules its deletion at `exp`. */
-  async create(record: FlowRecord | DeviceRecord): Promise<SaveResult> {
+  /** Stores a device record unless the object already holds one; schedules its deletion at `exp`. */
+  async create(record: DeviceRecord): Promise<SaveResult> {
     if (this.#storage.kv.get(FLOW_OBJECT_RECORD_KEY) !== undefined) return 'exists'
     this.#storage.kv.put(FLOW_OBJECT_RECORD_KEY, record)
     await this.#storage.setAlarm(record.exp * 1000)
+    return 'created'
+  }
+
+  /** Applies a confirmation or a result as `decideWrite` says; a written value moves the alarm to its `exp`. */
+  async write(write: FlowWrite): Promise<FlowWriteResult> {
+    const step = decideWrite(parseStoredFlow(this.#storage.kv.get(FLOW_OBJECT_RECORD_KEY)), write)
+    if (step.kind === 'answer') return step.result
+    this.#storage.kv.put(FLOW_OBJECT_RECORD_KEY, step.value)
+    await this.#storage.setAlarm(step.value.exp * 1000)
     return 'created'
   }
 

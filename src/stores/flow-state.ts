@@ -4,13 +4,19 @@
  * pickup moves it on. Backends differ only in how atomically they apply these steps.
  *
  * ```
- * (none) ──save──▶ code ──claim──▶ held code ──consume──▶ spent ──exp──▶ (none)
- *                    ▲                  │
- *                    └─────release──────┘          error ──exp──▶ (none)
+ * (none) ──confirm──▶ confirmed ──save──▶ code ──claim──▶ held code ──consume──▶ spent
+ *    │                    │                 ▲                 │
+ *    │                    │                 └─────release─────┘
+ *    │                    └──save──▶ error
+ *    └──save (Cancel)───────────▶ error
  * ```
+ *
+ * Each value is dropped at its `exp`, and the flow is (none) again. A result (`save`) replaces
+ * only the confirmation of the browser it came from; only a Cancel may end a flow with nothing
+ * stored. Nothing replaces a result.
  */
 import { AUTHORIZATION_ERRORS, CLAIM_LEASE_SECONDS } from '../store.ts'
-import type { AuthorizationError, CodeRecord, ErrorRecord, FlowRecord } from '../store.ts'
+import type { AuthorizationError, CodeRecord, ConfirmationRecord, ErrorRecord, FlowRecord, FlowWriteResult, SaveCondition } from '../store.ts'
 
 /** Who holds a claimed code, and until when (Unix seconds). */
 export interface Lease {
@@ -31,7 +37,17 @@ export interface SpentRecord {
 }
 
 /** Any value a backend keeps under a flow key. */
-export type StoredFlow = CodeRecord | HeldCodeRecord | ErrorRecord | SpentRecord
+export type StoredFlow = ConfirmationRecord | CodeRecord | HeldCodeRecord | ErrorRecord | SpentRecord
+
+/** A write whose outcome depends on what the flow holds: a Continue, or a result. */
+export type FlowWrite =
+  | { readonly kind: 'confirm'; readonly binding: string; readonly exp: number }
+  | { readonly kind: 'save'; readonly record: FlowRecord; readonly condition: SaveCondition }
+
+/** What a backend does for a {@link FlowWrite}: write `value` (conditionally, where it can) and answer `created`, or only answer. */
+export type WriteStep =
+  | { readonly kind: 'write'; readonly value: ConfirmationRecord | FlowRecord }
+  | { readonly kind: 'answer'; readonly result: FlowWriteResult }
 
 /** What a pickup does with the stored value. */
 export type PickupStep =
@@ -47,6 +63,7 @@ export function parseStoredFlow(value: unknown): StoredFlow | null {
   if (typeof stored.exp !== 'number') return null
   const exp = stored.exp
   if (stored.spent === true) return { spent: true, exp }
+  if (typeof stored.confirmed === 'string') return { confirmed: stored.confirmed, exp }
   if (typeof stored.error === 'string' && (AUTHORIZATION_ERRORS as readonly string[]).includes(stored.error)) {
     return { error: stored.error as AuthorizationError, exp }
   }
@@ -59,12 +76,31 @@ export function parseStoredFlow(value: unknown): StoredFlow | null {
 /** Decides a pickup at `nowSeconds`: a live, unheld code (or one whose lease ran out) is claimed under `leaseId`. */
 export function beginPickup(stored: StoredFlow | null, nowSeconds: number, leaseId: string): PickupStep {
   // KV expiry is lazy, so `exp` is checked on every read.
-  if (!stored || stored.exp <= nowSeconds) return { kind: 'pending' }
+  if (!stored || stored.exp <= nowSeconds || 'confirmed' in stored) return { kind: 'pending' }
   if ('spent' in stored) return { kind: 'spent' }
   if ('error' in stored) return { kind: 'refused', error: stored.error }
   if ('lease' in stored && stored.lease.until > nowSeconds) return { kind: 'busy' }
   const record: CodeRecord = { code: stored.code, redirect_uri: stored.redirect_uri, exp: stored.exp }
   return { kind: 'claimed', record, held: { ...record, lease: { id: leaseId, until: nowSeconds + CLAIM_LEASE_SECONDS } } }
+}
+
+/**
+ * Decides a write against the stored value. A Continue is create-only, but the same browser
+ * pressing it again (a double submit, the back button) succeeds without a write. A result
+ * replaces only its own browser's confirmation, or with `unconfirmed: 'allow'` (a Cancel) an
+ * empty flow; once a flow holds a result, nothing replaces it.
+ */
+export function decideWrite(stored: StoredFlow | null, write: FlowWrite): WriteStep {
+  // The first result of a flow is kept: a second callback or a late Cancel must not replace it.
+  if (stored !== null && !('confirmed' in stored)) return { kind: 'answer', result: 'exists' }
+  if (write.kind === 'confirm') {
+    if (stored === null) return { kind: 'write', value: { confirmed: write.binding, exp: write.exp } }
+    return { kind: 'answer', result: stored.confirmed === write.binding ? 'created' : 'elsewhere' }
+  }
+  // RFC 9700 §4.5 (code injection): without PKCE at Unity a code is bound to no flow, so a result
+  // is taken only for a state whose own Continue was pressed, never for a state and cookie alone.
+  if (stored === null) return write.condition.unconfirmed === 'allow' ? { kind: 'write', value: write.record } : { kind: 'answer', result: 'unconfirmed' }
+  return stored.confirmed === write.condition.binding ? { kind: 'write', value: write.record } : { kind: 'answer', result: 'elsewhere' }
 }
 
 /**

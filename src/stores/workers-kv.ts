@@ -2,21 +2,29 @@
  * @module
  * {@link CodeStore} on Workers KV, the default on Workers. KV is eventually consistent and has no
  * conditional write, so this store does what it can and the README says what remains:
- * - `save` reads before it writes. Two callbacks racing in different locations (or within one
- *   location's read cache) can both find nothing and both write; the last write wins.
+ * - A confirmation or a result is a read, then a write. Writes to one flow in one isolate are
+ *   single-flight: each decides on what this isolate decided to write last, so of ten racing
+ *   callbacks one writes and nine find its code. Writes racing in different isolates or
+ *   locations (or within one location's read cache) can both find the same value and both
+ *   write; the last write wins.
+ * - The confirmation has its own key, because KV takes at most one write a second per key and
+ *   Unity often sends the browser back sooner than that after a Continue.
  * - A claim is a read. Pickups in one isolate are single-flight: while one holds a code, the
  *   others answer `busy`. Pickups in other isolates or locations can still read the same code;
  *   Unity accepts it only once (RFC 6749 §4.1.2), so at most one of them gets tokens.
  * - A missing key is cached per location for about 60 s, so a poll can miss a fresh record.
  */
 import { RelayError } from '../errors.ts'
-import { assertUserCode, KV_MIN_EXPIRATION_TTL_SECONDS, parseDeviceRecord, ttlUntil, USER_CODE_PATTERN } from '../store.ts'
-import type { CodeStore, DeviceRecord, FlowRecord, Pickup, SaveResult } from '../store.ts'
-import { beginPickup, newLeaseId, parseStoredFlow, spentRecord } from './flow-state.ts'
-import type { Lease } from './flow-state.ts'
+import { assertUserCode, CLAIM_LEASE_SECONDS, KV_MIN_EXPIRATION_TTL_SECONDS, parseDeviceRecord, ttlUntil, USER_CODE_PATTERN } from '../store.ts'
+import type { CodeStore, DeviceRecord, FlowRecord, FlowWriteResult, Pickup, SaveCondition, SaveResult } from '../store.ts'
+import { beginPickup, decideWrite, newLeaseId, parseStoredFlow, spentRecord } from './flow-state.ts'
+import type { FlowWrite, Lease, StoredFlow } from './flow-state.ts'
 
 /** Every flow key is this prefix followed by the PKCE `code_challenge`. */
 export const WORKERS_KV_KEY_PREFIX = 'flow:'
+
+/** Every confirmation key is this prefix followed by the PKCE `code_challenge`. */
+export const WORKERS_KV_CONFIRMED_PREFIX = 'confirmed:'
 
 /** Every device key is this prefix followed by the user code. */
 export const WORKERS_KV_DEVICE_PREFIX = 'device:'
@@ -27,18 +35,48 @@ export const WORKERS_KV_DEVICE_PREFIX = 'device:'
  */
 const claimedInThisIsolate = new Map<string, Lease>()
 
-/** Stores records in a Workers KV namespace under `flow:<code_challenge>` and `device:<user_code>`. */
+/** The writes to one flow running in this isolate. */
+interface WriteFlight {
+  /** How many are running. */
+  running: number
+  /** What this isolate last decided to write for the flow; newer than any read still on its way. */
+  value?: StoredFlow
+  /** Milliseconds: after this the flight is ignored, even if a write never finished (its request was cancelled). */
+  readonly until: number
+}
+
+/**
+ * Challenges with a confirmation or a result being written in this isolate: the single flight
+ * that keeps one isolate from writing two results for one flow. It holds plain values only, as
+ * workerd lets no request wait on another's I/O.
+ */
+const writesInThisIsolate = new Map<string, WriteFlight>()
+
+/** How long a write flight can hold a key, like a claim's lease. */
+const WRITE_FLIGHT_MS = CLAIM_LEASE_SECONDS * 1000
+
+/** Stores records in a Workers KV namespace under `flow:<code_challenge>`, `confirmed:<code_challenge>` and `device:<user_code>`. */
 export class WorkersKvCodeStore implements CodeStore {
   readonly #kv: KVNamespace
+  readonly #clock: () => number
 
-  /** @throws {RelayError} `misconfigured` when the binding is missing. */
-  constructor(kv: KVNamespace | undefined, bindingName = 'AUTH_CODES') {
+  /**
+   * `clock` (milliseconds, like `Date.now`) times the write flights.
+   *
+   * @throws {RelayError} `misconfigured` when the binding is missing.
+   */
+  constructor(kv: KVNamespace | undefined, bindingName = 'AUTH_CODES', clock: () => number = Date.now) {
     if (!kv) throw new RelayError('misconfigured', `Check the relay's settings: the KV binding ${bindingName} is missing.`)
     this.#kv = kv
+    this.#clock = clock
   }
 
-  save(challenge: string, record: FlowRecord, ttlSeconds: number): Promise<SaveResult> {
-    return this.#createOnce(WORKERS_KV_KEY_PREFIX + challenge, record, ttlSeconds)
+  confirm(challenge: string, binding: string, exp: number, ttlSeconds: number): Promise<FlowWriteResult> {
+    return this.#writeFlow(challenge, { kind: 'confirm', binding, exp }, ttlSeconds)
+  }
+
+  save(challenge: string, record: FlowRecord, ttlSeconds: number, condition: SaveCondition): Promise<FlowWriteResult> {
+    return this.#writeFlow(challenge, { kind: 'save', record, condition }, ttlSeconds)
   }
 
   async claim(challenge: string, nowSeconds: number): Promise<Pickup> {
@@ -81,8 +119,51 @@ export class WorkersKvCodeStore implements CodeStore {
     return record && record.exp > nowSeconds ? record : null
   }
 
+  /**
+   * Applies `decideWrite`: KV has no conditional put, so this is a read followed by a write, made
+   * single-flight within the isolate. The flow's value is its result, else its confirmation.
+   */
+  async #writeFlow(challenge: string, write: FlowWrite, ttlSeconds: number): Promise<FlowWriteResult> {
+    const now = this.#clock()
+    let flight = writesInThisIsolate.get(challenge)
+    if (flight === undefined || flight.until <= now) {
+      flight = { running: 0, until: now + WRITE_FLIGHT_MS }
+      writesInThisIsolate.set(challenge, flight)
+    }
+    flight.running++
+    try {
+      const read = flight.value ?? (await this.#readFlow(challenge))
+      // Another write in this isolate may have decided while the read was on its way: its value is the newer one.
+      const step = decideWrite(flight.value ?? read, write)
+      if (step.kind === 'answer') return step.result
+      // Decided before the put, with no await in between: every later write in this isolate decides on this value.
+      const before = flight.value
+      flight.value = step.value
+      try {
+        const key = ('confirmed' in step.value ? WORKERS_KV_CONFIRMED_PREFIX : WORKERS_KV_KEY_PREFIX) + challenge
+        await this.#kv.put(key, JSON.stringify(step.value), { expirationTtl: Math.max(ttlSeconds, KV_MIN_EXPIRATION_TTL_SECONDS) })
+      } catch (fault) {
+        flight.value = before
+        throw fault
+      }
+      return 'created'
+    } finally {
+      flight.running--
+      if (flight.running === 0 && writesInThisIsolate.get(challenge) === flight) writesInThisIsolate.delete(challenge)
+    }
+  }
+
+  async #readFlow(challenge: string): Promise<StoredFlow | null> {
+    const [result, confirmation] = await Promise.all([
+      this.#kv.get(WORKERS_KV_KEY_PREFIX + challenge, 'json'),
+      this.#kv.get(WORKERS_KV_CONFIRMED_PREFIX + challenge, 'json'),
+    ])
+    const confirmed = parseStoredFlow(confirmation)
+    return parseStoredFlow(result) ?? (confirmed && 'confirmed' in confirmed ? confirmed : null)
+  }
+
   /** Best-effort create-only: KV has no conditional put, so this is a read followed by a write. */
-  async #createOnce(key: string, value: FlowRecord | DeviceRecord, ttlSeconds: number): Promise<SaveResult> {
+  async #createOnce(key: string, value: DeviceRecord, ttlSeconds: number): Promise<SaveResult> {
     if ((await this.#kv.get(key)) !== null) return 'exists'
     await this.#kv.put(key, JSON.stringify(value), { expirationTtl: Math.max(ttlSeconds, KV_MIN_EXPIRATION_TTL_SECONDS) })
     return 'created'

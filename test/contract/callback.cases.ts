@@ -4,7 +4,7 @@
  * binding, RFC 9207 issuer checks, and how refusals look.
  */
 import { strict as assert } from 'node:assert'
-import { assertErrorPage, assertPageHeaders, contract, cookieAttributes } from './define.ts'
+import { assertErrorPage, assertOnlyConfirmed, assertPageHeaders, contract, cookieAttributes } from './define.ts'
 import { RELAY_ORIGIN } from './harness.ts'
 
 const CODE = 'unity-code-0123456789'
@@ -96,7 +96,7 @@ export const callbackCases = [
     const forged = `${flow.state.slice(0, -2)}${flow.state.endsWith('AA') ? 'BB' : 'AA'}`
     await assertErrorPage(await relay.callback(flow, { error: 'access_denied', state: forged }), 400, 'invalid_state')
     await assertErrorPage(await relay.callback(flow, { error: 'access_denied', state: 'not-a-state' }), 400, 'invalid_state')
-    assert.equal(await relay.raw.get(flow.challenge), null)
+    await assertOnlyConfirmed(relay, flow)
     assert.equal(await relay.raw.count(), before)
   }),
 
@@ -106,7 +106,7 @@ export const callbackCases = [
     const response = await relay.callback(flow, { code: CODE, state: flow.state }, { cookie: null })
     await assertErrorPage(response, 400, 'browser_mismatch')
     assertPageHeaders(response)
-    assert.equal(await relay.raw.get(flow.challenge), null)
+    await assertOnlyConfirmed(relay, flow)
   }),
 
   contract("callback: another flow's cookie or a forged nonce is refused", async (start) => {
@@ -117,7 +117,7 @@ export const callbackCases = [
     const [name] = mine.cookie.split('=')
     const forged = `${name}=${'A'.repeat(43)}`
     await assertErrorPage(await relay.callback(mine, { code: CODE, state: mine.state }, { cookie: forged }), 400, 'browser_mismatch')
-    assert.equal(await relay.raw.get(mine.challenge), null)
+    await assertOnlyConfirmed(relay, mine)
   }),
 
   contract('callback: a replayed callback is refused and leaves the stored code alone', async (start) => {
@@ -138,7 +138,8 @@ export const callbackCases = [
     assert.equal((await relay.callback(victim, { code: CODE, state: victim.state })).status, 200)
     const first = await relay.raw.get(victim.challenge)
     // Someone who knows the challenge runs their own flow for it, in their own browser, as themselves.
-    const attacker = await relay.authorize({ verifier: victim.verifier })
+    const attacker = await relay.open({ verifier: victim.verifier })
+    await assertErrorPage(await relay.decide(attacker, 'continue'), 409, 'flow_finished')
     const response = await relay.callback(attacker, { code: 'attacker-code', state: attacker.state })
     const page = await assertErrorPage(response, 409, 'flow_finished')
     assert.match(page, /already finished/)
@@ -151,13 +152,13 @@ export const callbackCases = [
     const relay = await start()
     const flow = await relay.authorize()
     await relay.callback(flow, { code: CODE, state: flow.state })
-    const forger = await relay.authorize({ verifier: flow.verifier })
+    const forger = await relay.open({ verifier: flow.verifier })
     await assertErrorPage(await relay.callback(forger, { error: 'access_denied', state: forger.state }), 409, 'flow_finished')
     assert.equal(((await relay.raw.get(flow.challenge)) as Record<string, unknown>).code, CODE)
 
     const cancelled = await relay.authorize()
     await relay.callback(cancelled, { error: 'access_denied', state: cancelled.state })
-    const late = await relay.authorize({ verifier: cancelled.verifier })
+    const late = await relay.open({ verifier: cancelled.verifier })
     await assertErrorPage(await relay.callback(late, { code: CODE, state: late.state }), 409, 'flow_finished')
     assert.deepEqual(Object.keys((await relay.raw.get(cancelled.challenge)) as object).sort(), ['error', 'exp'])
   }),
@@ -172,7 +173,8 @@ export const callbackCases = [
 
     const cancelled = await relay.open()
     assert.equal((await relay.decide(cancelled, 'cancel')).status, 200)
-    const lateSignIn = await relay.authorize({ verifier: cancelled.verifier })
+    const lateSignIn = await relay.open({ verifier: cancelled.verifier })
+    await assertErrorPage(await relay.decide(lateSignIn, 'continue'), 409, 'flow_finished')
     await assertErrorPage(await relay.callback(lateSignIn, { code: CODE, state: lateSignIn.state }), 409, 'flow_finished')
     assert.equal(((await relay.raw.get(cancelled.challenge)) as Record<string, unknown>).error, 'access_denied')
   }),
@@ -182,14 +184,16 @@ export const callbackCases = [
     const flow = await relay.authorize()
     relay.advance(601)
     await assertErrorPage(await relay.callback(flow, { code: CODE, state: flow.state }), 400, 'expired_state')
-    assert.equal(await relay.raw.get(flow.challenge), null)
+    await assertOnlyConfirmed(relay, flow)
   }),
 
   contract('callback: a state signed with the previous key is accepted after rotation', async (start) => {
     const oldSecret = 'old-state-secret-0123456789abcdef-0123'
     const before = await start({ env: { STATE_SECRET: oldSecret } })
-    const flow = await before.authorize()
+    // The page was shown before the rotation; Continue and the callback come after it.
+    const flow = await before.open()
     const after = await start({ env: { STATE_SECRET: 'new-state-secret-0123456789abcdef-0123', STATE_SECRET_PREVIOUS: oldSecret } })
+    assert.equal((await after.decide(flow, 'continue')).status, 303)
     assert.equal((await after.callback(flow, { code: CODE, state: flow.state })).status, 200)
     const dropped = await start({ env: { STATE_SECRET: 'new-state-secret-0123456789abcdef-0123' } })
     const second = await before.authorize()
@@ -211,7 +215,7 @@ export const callbackCases = [
     }
     const duplicated = await relay.fetch(`/callback?state=${flow.state}&state=${flow.state}&code=${CODE}`, { headers: { Cookie: flow.cookie } })
     await assertErrorPage(duplicated, 400, 'invalid_request')
-    assert.equal(await relay.raw.get(flow.challenge), null)
+    await assertOnlyConfirmed(relay, flow)
   }),
 
   contract('callback: with UNITY_ISSUER set, iss must be present and equal (RFC 9207)', async (start) => {
@@ -223,9 +227,7 @@ export const callbackCases = [
     await assertErrorPage(await relay.callback(other, { code: CODE, state: other.state, iss: 'https://evil.example' }), 400, 'issuer_mismatch')
     const deniedElsewhere = await relay.authorize()
     await assertErrorPage(await relay.callback(deniedElsewhere, { error: 'access_denied', state: deniedElsewhere.state, iss: 'https://evil.example' }), 400, 'issuer_mismatch')
-    assert.equal(await relay.raw.get(missing.challenge), null)
-    assert.equal(await relay.raw.get(other.challenge), null)
-    assert.equal(await relay.raw.get(deniedElsewhere.challenge), null)
+    for (const refused of [missing, other, deniedElsewhere]) await assertOnlyConfirmed(relay, refused)
     const good = await relay.authorize()
     assert.equal((await relay.callback(good, { code: CODE, state: good.state, iss: issuer })).status, 200)
   }),

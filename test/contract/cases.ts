@@ -6,6 +6,7 @@ import { authorizeCases } from './authorize.cases.ts'
 import { callbackCases } from './callback.cases.ts'
 import { canonicalHostCases } from './canonical-host.cases.ts'
 import { confirmCases } from './confirm.cases.ts'
+import { confirmedCases } from './confirmed.cases.ts'
 import { deviceCases } from './device.cases.ts'
 import type { ContractCase } from './define.ts'
 import { faultCases } from './faults.cases.ts'
@@ -21,4 +22,4 @@ export type { ContractCase } from './define.ts'
 export type { StoreHarness, RawRecords } from './harness.ts'
 
 /** All HTTP contract cases, grouped by endpoint, and the store contract every store meets. */
-export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...confirmCases, ...intentCases, ...callbackCases, ...tokenCases, ...deviceCases, ...landingCases, ...headersCases, ...limitsCases, ...refusalCases, ...faultCases, ...storeCases]
+export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...confirmCases, ...confirmedCases, ...intentCases, ...callbackCases, ...tokenCases, ...deviceCases, ...landingCases, ...headersCases, ...limitsCases, ...refusalCases, ...faultCases, ...storeCases]

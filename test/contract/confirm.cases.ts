@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert'
 import { INTENT_GATE_SCRIPT } from '../../src/intent-gate.ts'
 import { USER_CODE_ALPHABET, userCodeFor } from '../../src/user-code.ts'
-import { assertErrorPage, assertPageHeaders, contract, cookieAttributes } from './define.ts'
+import { assertErrorPage, assertOnlyConfirmed, assertPageHeaders, contract, cookieAttributes, expectedConfirmation } from './define.ts'
 import type { Start } from './define.ts'
 import { RELAY_ORIGIN } from './harness.ts'
 import type { DecideOptions, Opened, RelayUnderTest } from './harness.ts'
@@ -128,7 +128,7 @@ export const confirmCases = [
     })
     assert.equal([...url.searchParams.keys()].length, 7, 'no repeated parameter')
     assert.deepEqual(response.headers.getSetCookie(), [], 'the callback still needs the cookie')
-    assert.equal(await relay.raw.get(flow.challenge), null)
+    await assertOnlyConfirmed(relay, flow)
   }),
 
   contract('confirm: CONFIRM_PAGE=never and Continue send the browser to the same URL for the same flow', async (start) => {

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert'
 import { startRelay } from './harness.ts'
-import type { RelayOptions, RelayUnderTest, StoreHarness } from './harness.ts'
+import type { Flow, RelayOptions, RelayUnderTest, StoreHarness } from './harness.ts'
 
 /** One HTTP contract case, runnable on any runtime's store. */
 export interface ContractCase {
@@ -82,4 +82,22 @@ export function cookieAttributes(setCookie: string): { name: string; value: stri
     return [key.toLowerCase(), val] as const
   }))
   return { name, value, attributes }
+}
+
+/**
+ * What a Continue stores for a flow, worked out from the browser's side: the hash of the binding
+ * cookie's nonce (`binding:<nonce>`, SHA-256, base64url, 22 characters) and the state's `exp`.
+ */
+export async function expectedConfirmation(flow: Pick<Flow, 'state' | 'cookie'>): Promise<{ confirmed: string; exp: number }> {
+  const nonce = flow.cookie.slice(flow.cookie.indexOf('=') + 1)
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`binding:${nonce}`)))
+  const confirmed = btoa(String.fromCharCode(...digest)).replaceAll('+', '-').replaceAll('/', '_').slice(0, 22)
+  const payload = flow.state.split('.')[2] ?? ''
+  const [, exp] = JSON.parse(atob(payload.replaceAll('-', '+').replaceAll('_', '/'))) as [number, number]
+  return { confirmed, exp }
+}
+
+/** The flow holds its Continue's confirmation and nothing more: no result was stored. */
+export async function assertOnlyConfirmed(relay: RelayUnderTest, flow: Pick<Flow, 'challenge' | 'state' | 'cookie'>): Promise<void> {
+  assert.deepEqual(await relay.raw.get(flow.challenge), await expectedConfirmation(flow), 'only the confirmation is stored')
 }

@@ -60,7 +60,7 @@ async function signedInDevice(start: Start) {
   const opened = await enterCode(relay, device.user_code, device.device_code)
   const continued = await relay.decide(opened, 'continue')
   assert.equal(continued.status, 303)
-  const callback = await relay.callback({ ...opened, location: new URL(continued.headers.get('Location') ?? '') }, { code: CODE, state: opened.state })
+  const callback = await relay.callback(opened, { code: CODE, state: opened.state })
   return { relay, device, opened, callback }
 }
 
@@ -124,6 +124,7 @@ export const deviceCases = [
     let collisions = 1
     const relay = await start({
       wrapStore: (store) => ({
+        confirm: (...args) => store.confirm(...args),
         save: (...args) => store.save(...args),
         claim: (...args) => store.claim(...args),
         findDevice: (...args) => store.findDevice(...args),
@@ -165,6 +166,7 @@ export const deviceCases = [
     const saves: string[] = []
     const relay = await start({
       wrapStore: (store) => ({
+        confirm: (...args) => store.confirm(...args),
         save: (...args) => store.save(...args),
         claim: (...args) => store.claim(...args),
         findDevice: (...args) => store.findDevice(...args),
@@ -255,7 +257,7 @@ export const deviceCases = [
     await assertJsonError(await poll(relay, device.device_code), 400, 'authorization_pending')
     const continued = await relay.decide(opened, 'continue')
     assert.equal(new URL(continued.headers.get('Location') ?? '').searchParams.get('code_challenge'), opened.challenge)
-    await relay.callback({ ...opened, location: new URL(continued.headers.get('Location') ?? '') }, { code: CODE, state: opened.state })
+    await relay.callback(opened, { code: CODE, state: opened.state })
     relay.unity.expectTokenCall(exchangeForm(device.device_code), { status: 200, body: TOKENS })
     const response = await poll(relay, device.device_code, { client_id: 'my-cli' })
     assert.equal(response.status, 200)
@@ -289,7 +291,7 @@ export const deviceCases = [
     const opened = await enterCode(relay, device.user_code, device.device_code)
     const continued = await relay.decide(opened, 'continue')
     relay.advance(device.expires_in - 10)
-    const callback = await relay.callback({ ...opened, location: new URL(continued.headers.get('Location') ?? '') }, { code: CODE, state: opened.state })
+    const callback = await relay.callback(opened, { code: CODE, state: opened.state })
     assert.equal(callback.status, 200)
     // expires_in bounds the user's part; the finished sign-in waits for the device's next poll.
     relay.advance(20)
@@ -309,7 +311,7 @@ export const deviceCases = [
     await assertJsonError(await poll(relay, device.device_code), 400, 'authorization_pending')
     // The user confirmed at 100 s but finishes at Unity only after the device code's 600 s.
     relay.advance(device.expires_in - 100)
-    const late = await relay.callback({ ...opened, location: new URL(continued.headers.get('Location') ?? '') }, { code: CODE, state: opened.state })
+    const late = await relay.callback(opened, { code: CODE, state: opened.state })
     await assertErrorPage(late, 400, 'expired_state')
     const stored = (await relay.raw.get(opened.challenge)) as Record<string, unknown> | null
     assert.equal(stored?.code, undefined, 'no code is kept for the device')

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert'
 import type { CodeStore } from '../../src/store.ts'
-import { assertErrorPage, assertJsonError, contract } from './define.ts'
+import { assertErrorPage, assertJsonError, assertOnlyConfirmed, contract } from './define.ts'
 import type { Start } from './define.ts'
 import type { RelayOptions } from './harness.ts'
 import { RELAY_ORIGIN } from './harness.ts'
@@ -88,11 +88,12 @@ function upstreamFault(fault: Fault, upstream: UpstreamFault): Pick<RelayOptions
 }
 
 /** Makes chosen store operations fail while `fault` is on; every other member is the real store's. */
-function faultyStore(fault: Fault, fails: { save?: boolean; claim?: boolean; consume?: boolean }) {
+function faultyStore(fault: Fault, fails: { confirm?: boolean; save?: boolean; claim?: boolean; consume?: boolean }) {
   const broken = () => Promise.reject(new Error('storage backend failed for flow:secret-key-material'))
   return (store: CodeStore): CodeStore =>
     new Proxy(store, {
       get(target, property) {
+        if (property === 'confirm' && fails.confirm) return (...args: Parameters<CodeStore['confirm']>) => (fault.on ? broken() : target.confirm(...args))
         if (property === 'save' && fails.save) return (...args: Parameters<CodeStore['save']>) => (fault.on ? broken() : target.save(...args))
         if (property === 'claim') {
           return async (...args: Parameters<CodeStore['claim']>) => {
@@ -167,11 +168,26 @@ export const faultCases = [
     const page = await assertErrorPage(failed, 503, 'store_unavailable')
     assert.match(page, /Reload this page/)
     assert.equal(page.includes('secret-key-material'), false)
-    assert.equal(await relay.raw.get(flow.challenge), null)
+    await assertOnlyConfirmed(relay, flow)
     fault.on = false
     const reload = await relay.callback(flow, { code: CODE, state: flow.state })
     assert.equal(reload.status, 200)
     relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
     assert.equal(await (await relay.pickup(flow.verifier)).text(), TOKENS)
+  }),
+
+  contract("fault: the store's write fails at Continue; a 503 page that keeps the cookie, and pressing Continue again goes on", async (start) => {
+    const fault: Fault = { on: true }
+    const relay = await start({ wrapStore: faultyStore(fault, { confirm: true }) })
+    const opened = await relay.open()
+    const failed = await relay.decide(opened, 'continue')
+    const page = await assertErrorPage(failed, 503, 'store_unavailable')
+    assert.equal(page.includes('secret-key-material'), false)
+    assert.equal(failed.headers.get('Location'), null, 'nothing goes to Unity without the confirmation')
+    assert.deepEqual(failed.headers.getSetCookie(), [], 'the binding cookie is kept')
+    assert.equal(await relay.raw.get(opened.challenge), null)
+    fault.on = false
+    assert.equal((await relay.decide(opened, 'continue')).status, 303)
+    await assertOnlyConfirmed(relay, opened)
   }),
 ]

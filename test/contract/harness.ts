@@ -92,7 +92,7 @@ export interface RelayUnderTest {
   /** Starts a flow like a browser and a user who presses Continue: ends at Unity's authorize URL. */
   authorize(params?: FlowParams): Promise<Flow>
   /** Unity's redirect back to the relay for `flow`, with the flow's cookie unless told otherwise. */
-  callback(flow: Flow, params: Record<string, string>, options?: { cookie?: string | null }): Promise<Response>
+  callback(flow: Pick<Flow, 'cookie'>, params: Record<string, string>, options?: { cookie?: string | null }): Promise<Response>
   /** The app's pickup: POST /token with the flow's verifier. */
   pickup(verifier: string, extra?: Record<string, string>): Promise<Response>
 }

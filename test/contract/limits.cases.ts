@@ -194,6 +194,7 @@ export const limitsCases = [
     let lookups = 0
     const { relay, advance } = await withLimits(start, { deviceGuess: [3, 60] }, {
       wrapStore: (store) => ({
+        confirm: (...args) => store.confirm(...args),
         save: (...args) => store.save(...args),
         claim: (...args) => store.claim(...args),
         saveDevice: (...args) => store.saveDevice(...args),

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert'
 import { CLAIM_LEASE_SECONDS } from '../../src/store.ts'
-import type { CodeRecord, CodeStore, Pickup } from '../../src/store.ts'
+import type { CodeRecord, CodeStore, FlowRecord, FlowWriteResult, Pickup } from '../../src/store.ts'
 import type { ContractCase } from './define.ts'
 import type { RawRecords, StoreHarness } from './harness.ts'
 
@@ -38,6 +38,15 @@ function codeRecord(code: string, exp = now() + 120): CodeRecord {
   return { code, redirect_uri: 'https://relay.example.com/callback', exp }
 }
 
+const BROWSER = 'binding-hash-of-browser-a'
+const OTHER_BROWSER = 'binding-hash-of-browser-b'
+
+/** Continue, then the callback's result, from one browser: how every result reaches a flow. */
+async function saveConfirmed(store: CodeStore, challenge: string, record: FlowRecord, ttlSeconds = 120): Promise<FlowWriteResult> {
+  assert.equal(await store.confirm(challenge, BROWSER, record.exp, ttlSeconds), 'created')
+  return store.save(challenge, record, ttlSeconds, { binding: BROWSER })
+}
+
 function claimed(pickup: Pickup) {
   assert.equal(pickup.kind, 'claimed', JSON.stringify(pickup))
   if (pickup.kind !== 'claimed') throw new Error('unreachable')
@@ -48,17 +57,79 @@ export const storeCases: readonly ContractCase[] = [
   storeCase('save is create-only: the first record stays', async (store, raw) => {
     const challenge = freshChallenge()
     const first = codeRecord('first')
-    assert.equal(await store.save(challenge, first, 120), 'created')
-    assert.equal(await store.save(challenge, codeRecord('second'), 120), 'exists')
-    assert.equal(await store.save(challenge, { error: 'access_denied', exp: first.exp }, 120), 'exists')
+    assert.equal(await saveConfirmed(store, challenge, first), 'created')
+    assert.equal(await store.save(challenge, codeRecord('second'), 120, { binding: BROWSER }), 'exists')
+    assert.equal(await store.save(challenge, { error: 'access_denied', exp: first.exp }, 120, { binding: BROWSER, unconfirmed: 'allow' }), 'exists')
+    assert.equal(await store.save(challenge, codeRecord('third'), 120, { binding: OTHER_BROWSER }), 'exists')
+    assert.equal(await store.confirm(challenge, BROWSER, first.exp, 120), 'exists', 'a result is never confirmed again')
+    assert.equal(await store.confirm(challenge, OTHER_BROWSER, first.exp, 120), 'exists')
     assert.deepEqual(await raw.get(challenge), first)
+  }),
+
+  storeCase('confirm: stores the browser’s binding until exp; the same browser again writes nothing, another is refused', async (store, raw) => {
+    const challenge = freshChallenge()
+    const exp = now() + 300
+    assert.equal(await store.confirm(challenge, BROWSER, exp, 300), 'created')
+    assert.deepEqual(await raw.get(challenge), { confirmed: BROWSER, exp })
+    const expiration = await raw.expiration(challenge)
+    if (expiration !== undefined) assert.ok(Math.abs(expiration - exp) <= 2, `backend expiry ${expiration}, exp ${exp}`)
+    assert.equal(await store.confirm(challenge, BROWSER, exp, 300), 'created', 'a double submit')
+    assert.equal(await store.confirm(challenge, OTHER_BROWSER, exp + 10, 300), 'elsewhere')
+    assert.deepEqual(await raw.get(challenge), { confirmed: BROWSER, exp })
+    assert.equal((await store.claim(challenge, now())).kind, 'pending', 'a confirmation is not a result')
+  }),
+
+  storeCase('save: a result needs its own browser’s confirmation; only a Cancel may end an empty flow', async (store, raw) => {
+    const empty = freshChallenge()
+    assert.equal(await store.save(empty, codeRecord('injected'), 120, { binding: BROWSER }), 'unconfirmed')
+    assert.equal(await store.save(empty, { error: 'server_error', exp: now() + 120 }, 120, { binding: BROWSER }), 'unconfirmed')
+    assert.equal(await raw.get(empty), null)
+
+    const other = freshChallenge()
+    const otherExp = now() + 300
+    await store.confirm(other, OTHER_BROWSER, otherExp, 300)
+    assert.equal(await store.save(other, codeRecord('injected'), 120, { binding: BROWSER }), 'elsewhere')
+    assert.equal(await store.save(other, { error: 'access_denied', exp: now() + 120 }, 120, { binding: BROWSER, unconfirmed: 'allow' }), 'elsewhere')
+    assert.deepEqual(await raw.get(other), { confirmed: OTHER_BROWSER, exp: otherExp })
+
+    const cancelled = freshChallenge()
+    const denied = { error: 'access_denied', exp: now() + 120 } as const
+    assert.equal(await store.save(cancelled, denied, 120, { binding: BROWSER, unconfirmed: 'allow' }), 'created')
+    assert.deepEqual(await raw.get(cancelled), denied)
+    assert.equal(await store.confirm(cancelled, OTHER_BROWSER, now() + 300, 300), 'exists')
+
+    const own = freshChallenge()
+    await store.confirm(own, BROWSER, now() + 300, 300)
+    assert.equal(await store.save(own, denied, 120, { binding: BROWSER, unconfirmed: 'allow' }), 'created', 'a Cancel after its own Continue')
+    assert.deepEqual(await raw.get(own), denied)
+    const expiration = await raw.expiration(own)
+    if (expiration !== undefined) assert.ok(Math.abs(expiration - denied.exp) <= 2, `backend expiry ${expiration} follows the result`)
+  }),
+
+  storeCase('concurrent writes to one flow: one result wins, one Continue wins, a double submit is fine', async (store, raw) => {
+    for (let round = 0; round < 5; round++) {
+      const challenge = freshChallenge()
+      await store.confirm(challenge, BROWSER, now() + 300, 300)
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.save(challenge, codeRecord(`code-${i}`), 120, { binding: BROWSER })))
+      assert.deepEqual(results.filter((result) => result === 'created').length, 1, `round ${round}: ${results.join(' ')}`)
+      assert.deepEqual(new Set(results.filter((result) => result !== 'created')), new Set(['exists']))
+      const stored = (await raw.get(challenge)) as CodeRecord
+      assert.equal(stored.code, `code-${results.indexOf('created')}`, 'the stored code is the one answered created')
+
+      const contested = freshChallenge()
+      const exp = now() + 300
+      const confirms = await Promise.all([store.confirm(contested, BROWSER, exp, 300), store.confirm(contested, OTHER_BROWSER, exp, 300), store.confirm(contested, BROWSER, exp, 300)])
+      const winner = (await raw.get(contested)) as { confirmed: string }
+      assert.ok(winner.confirmed === BROWSER || winner.confirmed === OTHER_BROWSER)
+      assert.deepEqual(confirms, winner.confirmed === BROWSER ? ['created', 'elsewhere', 'created'] : ['elsewhere', 'created', 'elsewhere'])
+    }
   }),
 
   storeCase('a claim holds the code; the other pickup is busy; consume leaves a tombstone until exp', async (store, raw) => {
     const challenge = freshChallenge()
     const record = codeRecord('the-code')
     assert.equal((await store.claim(challenge, now())).kind, 'pending')
-    await store.save(challenge, record, 120)
+    await saveConfirmed(store, challenge, record)
     const pickups = await Promise.all([store.claim(challenge, now()), store.claim(challenge, now())])
     assert.deepEqual(pickups.map((pickup) => pickup.kind).sort(), ['busy', 'claimed'])
     const claim = claimed(pickups.find((pickup) => pickup.kind === 'claimed') ?? { kind: 'pending' })
@@ -68,13 +139,14 @@ export const storeCases: readonly ContractCase[] = [
     assert.deepEqual(await raw.get(challenge), { spent: true, exp: record.exp })
     assert.equal((await store.claim(challenge, now())).kind, 'spent')
     assert.equal((await store.claim(challenge, record.exp)).kind, 'pending', 'the tombstone ends at exp')
-    assert.equal(await store.save(challenge, codeRecord('late'), 120), 'exists', 'a tombstone blocks a new record')
+    assert.equal(await store.save(challenge, codeRecord('late'), 120, { binding: BROWSER }), 'exists', 'a tombstone blocks a new record')
+    assert.equal(await store.confirm(challenge, OTHER_BROWSER, record.exp, 120), 'exists', 'and a new confirmation')
   }),
 
   storeCase('release makes the code available to the retry, unchanged', async (store, raw) => {
     const challenge = freshChallenge()
     const record = codeRecord('the-code')
-    await store.save(challenge, record, 120)
+    await saveConfirmed(store, challenge, record)
     await claimed(await store.claim(challenge, now())).release()
     assert.deepEqual(await raw.get(challenge), record)
     const retry = claimed(await store.claim(challenge, now()))
@@ -85,7 +157,7 @@ export const storeCases: readonly ContractCase[] = [
   storeCase('an error record answers every pickup until exp and is never claimed', async (store) => {
     const challenge = freshChallenge()
     const exp = now() + 120
-    await store.save(challenge, { error: 'access_denied', exp }, 120)
+    await saveConfirmed(store, challenge, { error: 'access_denied', exp })
     for (let poll = 0; poll < 3; poll++) assert.deepEqual(await store.claim(challenge, now()), { kind: 'refused', error: 'access_denied' })
     assert.equal((await store.claim(challenge, exp)).kind, 'pending')
   }),
@@ -93,7 +165,7 @@ export const storeCases: readonly ContractCase[] = [
   storeCase('an expired code still held by the backend is not claimed', async (store, raw) => {
     const challenge = freshChallenge()
     const record = codeRecord('the-code', now() + 60)
-    await store.save(challenge, record, 60)
+    await saveConfirmed(store, challenge, record, 60)
     assert.equal((await store.claim(challenge, record.exp)).kind, 'pending')
     assert.deepEqual(await raw.get(challenge), record, 'the backend has not dropped it yet')
   }),
@@ -122,7 +194,7 @@ export const storeCases: readonly ContractCase[] = [
   storeCase('a claim whose holder vanished is taken over after the lease, and the old holder cannot end it', async (store, raw) => {
     const challenge = freshChallenge()
     const record = codeRecord('the-code')
-    await store.save(challenge, record, 120)
+    await saveConfirmed(store, challenge, record)
     const start = now()
     const vanished = claimed(await store.claim(challenge, start))
     assert.equal((await store.claim(challenge, start + CLAIM_LEASE_SECONDS - 1)).kind, 'busy')

@@ -71,7 +71,8 @@ export const tokenCases = [
     assert.equal((await relay.pickup(flow.verifier)).status, 200)
     const tombstone = await relay.raw.get(flow.challenge)
     // Someone who knows the challenge starts their own flow for it and signs in as themselves.
-    const second = await relay.authorize({ verifier: flow.verifier })
+    const second = await relay.open({ verifier: flow.verifier })
+    await assertErrorPage(await relay.decide(second, 'continue'), 409, 'flow_finished')
     await assertErrorPage(await relay.callback(second, { code: 'attacker-code', state: second.state }), 409, 'flow_finished')
     assert.deepEqual(await relay.raw.get(flow.challenge), tombstone)
   }),
@@ -86,6 +87,7 @@ export const tokenCases = [
     const everyoneHere = new Promise<void>((resolve) => (allArrived = resolve))
     // Every pickup reaches the store together, and the winner finishes only after all others have answered.
     const gated = (store: CodeStore): CodeStore => ({
+      confirm: store.confirm.bind(store),
       save: store.save.bind(store),
       saveDevice: store.saveDevice.bind(store),
       findDevice: store.findDevice.bind(store),
@@ -273,6 +275,7 @@ export const tokenCases = [
     const relay = await start({
       limiters: { pickup: { limit: async ({ key }) => (keys.push(key), { success: false }) } },
       wrapStore: (store): CodeStore => ({
+        confirm: store.confirm.bind(store),
         save: store.save.bind(store),
         claim: (...args) => (reads++, store.claim(...args)),
         saveDevice: store.saveDevice.bind(store),
@@ -287,7 +290,7 @@ export const tokenCases = [
 
   contract('token and callback: a store fault is a clear 503 that leaks nothing', async (start) => {
     const failing = (store: CodeStore): CodeStore => ({
-      ...store,
+      confirm: store.confirm.bind(store),
       save: () => Promise.reject(new Error('KV put failed for flow:secret-key-material')),
       claim: () => Promise.reject(new Error('KV get failed for flow:secret-key-material')),
       saveDevice: store.saveDevice.bind(store),

@@ -34,19 +34,22 @@ function exchangeForm(verifier: string): Record<string, string> {
   return { grant_type: 'authorization_code', code: CODE, redirect_uri: `${RELAY_ORIGIN}/callback`, code_verifier: verifier }
 }
 
-/** Holds every read until `parties` reads are in flight, so all pickups see the record before any takes it. */
-function readBarrier(parties: number): { wrap: (kv: DenoKv) => DenoKv; hits: () => number } {
+/** Once armed, holds every read until `parties` reads are in flight, so all pickups see the record before any takes it. */
+function readBarrier(parties: number): { wrap: (kv: DenoKv) => DenoKv; hits: () => number; arm: () => void } {
+  let armed = false
   let waiting = 0
   let hits = 0
   let open!: () => void
   const opened = new Promise<void>((resolve) => (open = resolve))
   return {
     hits: () => hits,
+    arm: () => (armed = true),
     wrap: (kv) => ({
       set: (key, value, options) => kv.set(key, value, options),
       atomic: () => kv.atomic(),
       async get(key) {
         const entry = await kv.get(key)
+        if (!armed) return entry
         if (entry.value !== null) hits++
         if (++waiting === parties) open()
         await opened
@@ -60,6 +63,7 @@ Deno.test(`${PICKUPS} concurrent pickups of one code: exactly one reaches Unity,
   const barrier = readBarrier(PICKUPS)
   await withRelay(async (relay) => {
     const flow = await signIn(relay)
+    barrier.arm()
     relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
     const responses = await Promise.all(Array.from({ length: PICKUPS }, () => relay.pickup(flow.verifier)))
     const bodies = await Promise.all(responses.map(async (response) => ({ status: response.status, body: await response.text() })))

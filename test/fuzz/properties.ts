@@ -31,8 +31,11 @@ interface Observed {
   unityCalls: number
 }
 
-/** One generated request: what to send once the relay is up. */
-type Send = (relay: RelayUnderTest) => Promise<Response>
+/**
+ * One generated request: what to send once the relay is up. A request that needs a flow first
+ * (a GET /authorize, a Continue) calls `ready` after that setup, so only the request itself counts.
+ */
+type Send = (relay: RelayUnderTest, ready: () => void) => Promise<Response>
 
 const text = fc.oneof(
   fc.string({ maxLength: 40 }),
@@ -98,7 +101,7 @@ const callbackRequests: fc.Arbitrary<Send> = fc
     cookie: fc.oneof({ arbitrary: fc.constant('flow'), weight: 3 }, { arbitrary: fc.constantFrom('none', 'forged'), weight: 1 }),
     duplicate: rarely(fc.constantFrom('state', 'code', 'error')),
   })
-  .map(({ realState, flowReturnTo, tamper, cookie, duplicate, answer, ...params }) => async (relay) => {
+  .map(({ realState, flowReturnTo, tamper, cookie, duplicate, answer, ...params }) => async (relay, ready) => {
     let state = params.state
     let flowCookie = `__Host-uor-${SECRET_MARK}=${SECRET_MARK}`
     if (realState) {
@@ -108,6 +111,7 @@ const callbackRequests: fc.Arbitrary<Send> = fc
       if (cookie === 'flow') flowCookie = flow.cookie
     }
     const headers: Record<string, string> = cookie === 'none' ? {} : { Cookie: flowCookie }
+    ready()
     return relay.fetch(`/callback?${query({ ...params, ...answer, state }, duplicate)}`, { headers })
   })
 
@@ -131,7 +135,7 @@ const decisionRequests: fc.Arbitrary<Send> = fc
     ),
     duplicate: rarely(fc.constantFrom('state', 'decision')),
   })
-  .map(({ realState, flowReturnTo, tamper, state, decision, openedFrom, pick, cookie, headers, duplicate }) => async (relay) => {
+  .map(({ realState, flowReturnTo, tamper, state, decision, openedFrom, pick, cookie, headers, duplicate }) => async (relay, ready) => {
     const site = { 'Sec-Fetch-Site': openedFrom }
     const opened = realState
       ? await relay.open(flowReturnTo === undefined ? {} : { return_to: flowReturnTo }, site).catch(() => relay.open({}, site))
@@ -147,6 +151,7 @@ const decisionRequests: fc.Arbitrary<Send> = fc
     if (cookie !== 'none') sent.Cookie = cookie === 'flow' && opened ? opened.cookie : `__Host-uor-${SECRET_MARK}=${SECRET_MARK}`
     // A pick is sent alone (as the page's choice buttons do) or, rarely, with a decision too.
     const form = picked === undefined ? { state: sentState, decision } : { state: sentState, pick: picked, ...(decision === 'cancel' ? { decision } : {}) }
+    ready()
     return relay.fetch('/authorize', { method: 'POST', headers: sent, body: query(form, duplicate) })
   })
 
@@ -197,7 +202,7 @@ export function endpointProperty(endpoint: string, requests: fc.Arbitrary<Send>,
             const value: unknown = Reflect.get(target, property, target)
             if (typeof value !== 'function') return value
             return (...args: unknown[]) => {
-              if (property === 'save' || property === 'saveDevice') observed.saves++
+              if (property === 'confirm' || property === 'save' || property === 'saveDevice') observed.saves++
               return (value as (...a: unknown[]) => unknown).apply(target, args)
             }
           },
@@ -209,9 +214,9 @@ export function endpointProperty(endpoint: string, requests: fc.Arbitrary<Send>,
     })
     await fc.assert(
       fc.asyncProperty(requests, async (send) => {
-        const before = { ...observed }
+        let before = { ...observed }
         relay.logs.length = 0
-        const response = await send(relay)
+        const response = await send(relay, () => (before = { ...observed }))
         const body = await response.text()
         const saves = observed.saves - before.saves
         const unityCalls = observed.unityCalls - before.unityCalls

@@ -20,18 +20,21 @@ function alarmOf(name: string): Promise<number | null> {
 }
 
 describe('Durable Object store', () => {
-  it('the alarm at exp removes an expired record, and the flow can start afresh', async () => {
+  it('the alarm follows the value (the confirmation\u2019s exp, then the result\u2019s) and at exp removes it; the flow can start afresh', async () => {
     const store = new DurableObjectCodeStore(env.AUTH_FLOWS)
     const challenge = await challengeOf(makeVerifier())
     const name = DURABLE_OBJECT_FLOW_PREFIX + challenge
+    const confirmedUntil = now() + 600
+    expect(await store.confirm(challenge, 'binding-a', confirmedUntil, 600)).toBe('created')
+    expect(await alarmOf(name)).toBe(confirmedUntil * 1000)
     const record = { code: 'the-code', redirect_uri: `${ORIGIN}/callback`, exp: now() + 60 }
-    expect(await store.save(challenge, record, 60)).toBe('created')
+    expect(await store.save(challenge, record, 60, { binding: 'binding-a' })).toBe('created')
     expect(await alarmOf(name)).toBe(record.exp * 1000)
     expect(await runDurableObjectAlarm(flowObject(name))).toBe(true)
     expect(await objectRecord(name)).toBeNull()
     expect(await alarmOf(name)).toBeNull()
     expect((await store.claim(challenge, now())).kind).toBe('pending')
-    expect(await store.save(challenge, record, 60)).toBe('created')
+    expect(await store.confirm(challenge, 'binding-b', confirmedUntil, 600)).toBe('created')
   })
 
   it('the tombstone keeps the original alarm, and the alarm removes it too', async () => {
@@ -39,7 +42,8 @@ describe('Durable Object store', () => {
     const challenge = await challengeOf(makeVerifier())
     const name = DURABLE_OBJECT_FLOW_PREFIX + challenge
     const record = { code: 'the-code', redirect_uri: `${ORIGIN}/callback`, exp: now() + 120 }
-    await store.save(challenge, record, 120)
+    await store.confirm(challenge, 'binding-a', now() + 600, 600)
+    await store.save(challenge, record, 120, { binding: 'binding-a' })
     const pickup = await store.claim(challenge, now())
     if (pickup.kind !== 'claimed') throw new Error(`expected a claim, got ${pickup.kind}`)
     await pickup.claim.consume()

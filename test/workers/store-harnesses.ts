@@ -8,8 +8,13 @@ import { listDurableObjectIds, runInDurableObject } from 'cloudflare:test'
 import type { AuthFlows } from '../../src/index.ts'
 import { DURABLE_OBJECT_DEVICE_PREFIX, DURABLE_OBJECT_FLOW_PREFIX, DurableObjectCodeStore } from '../../src/stores/durable-object.ts'
 import { FLOW_OBJECT_RECORD_KEY } from '../../src/stores/flow-object.ts'
-import { WORKERS_KV_DEVICE_PREFIX, WORKERS_KV_KEY_PREFIX, WorkersKvCodeStore } from '../../src/stores/workers-kv.ts'
+import { WORKERS_KV_CONFIRMED_PREFIX, WORKERS_KV_DEVICE_PREFIX, WORKERS_KV_KEY_PREFIX, WorkersKvCodeStore } from '../../src/stores/workers-kv.ts'
 import type { StoreHarness } from '../contract/cases.ts'
+
+/** The key that holds a flow's value on Workers KV: its result, else its confirmation (kept under a key of its own). */
+async function workersKvFlowKey(kv: KVNamespace, challenge: string): Promise<string> {
+  return (await kv.get(WORKERS_KV_KEY_PREFIX + challenge)) === null ? WORKERS_KV_CONFIRMED_PREFIX + challenge : WORKERS_KV_KEY_PREFIX + challenge
+}
 
 /** Workers KV through the `AUTH_CODES` binding. */
 export const workersKvHarness: StoreHarness = {
@@ -18,14 +23,25 @@ export const workersKvHarness: StoreHarness = {
     return {
       store: new WorkersKvCodeStore(kv),
       raw: {
-        get: (challenge) => kv.get(WORKERS_KV_KEY_PREFIX + challenge, 'json'),
+        get: async (challenge) => kv.get(await workersKvFlowKey(kv, challenge), 'json'),
         getDevice: (userCode) => kv.get(WORKERS_KV_DEVICE_PREFIX + userCode, 'json'),
         async expiration(challenge) {
-          const { keys } = await kv.list({ prefix: WORKERS_KV_KEY_PREFIX + challenge })
-          return keys[0]?.expiration
+          const key = await workersKvFlowKey(kv, challenge)
+          const { keys } = await kv.list({ prefix: key })
+          return keys.find((entry) => entry.name === key)?.expiration
         },
+        // Flows with anything stored: a result, a confirmation, or both.
         async count() {
-          return (await kv.list({ prefix: WORKERS_KV_KEY_PREFIX })).keys.length
+          const names = new Set<string>()
+          for (const prefix of [WORKERS_KV_KEY_PREFIX, WORKERS_KV_CONFIRMED_PREFIX]) {
+            let cursor: string | undefined
+            do {
+              const page: KVNamespaceListResult<unknown> = await kv.list({ prefix, ...(cursor === undefined ? {} : { cursor }) })
+              for (const { name } of page.keys) names.add(name.slice(prefix.length))
+              cursor = page.list_complete ? undefined : page.cursor
+            } while (cursor !== undefined)
+          }
+          return names.size
         },
       },
     }
