@@ -1,7 +1,7 @@
 /**
  * @module
- * The OAuth `state`: a compact HMAC-SHA256 token that carries the whole flow, so `/authorize`
- * stores nothing (RFC 6749 §10.12). Format: `v1.<kid>.<payload>.<signature>`, all base64url.
+ * The OAuth `state`: a compact HMAC-SHA256 token that carries the whole flow, so `GET /authorize`
+ * stores nothing (RFC 6749 §10.12); only the user's Continue records that the flow was confirmed. Format: `v1.<kid>.<payload>.<signature>`, all base64url.
  */
 import { asciiToBase64Url, base64UrlDecodedLength, decodeBase64UrlInto, toBase64Url } from './base64url.ts'
 import { RelayError } from './errors.ts'

@@ -2,7 +2,7 @@
  * @module
  * Contract of the confirmation page (CONFIRM_PAGE=always, the default): GET /authorize shows the
  * user code and stores nothing; only a POST from the relay's own page, in the browser that
- * started the flow, continues to Unity or records a cancellation.
+ * started the flow, records its confirmation and continues to Unity, or records a cancellation.
  */
 import { strict as assert } from 'node:assert'
 import { INTENT_GATE_SCRIPT } from '../../src/intent-gate.ts'
