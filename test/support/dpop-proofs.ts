@@ -6,6 +6,7 @@
  */
 import * as oauth from 'oauth4webapi'
 import { fromBase64Url, toBase64Url } from '../../src/base64url.ts'
+import { RSA_4096_TEST_KEY } from './rsa-4096-key.ts'
 
 /** The token endpoint the proofs are made for. */
 export const TOKEN_ENDPOINT = 'https://relay.example.com/token'
@@ -47,16 +48,25 @@ const pairs = new Map<string, Promise<CryptoKeyPair>>()
 
 /**
  * A key pair for `alg`, made once per isolate and `name` (an RSA key takes up to 300 ms on Deno).
- * Another `name` gives another key.
+ * Another `name` gives another key. A 4096-bit RSA pair is always {@link RSA_4096_TEST_KEY}.
  */
 export function keyPair(alg: ProofKeyAlg, name = 'app', modulusLength = 2048): Promise<CryptoKeyPair> {
   const id = `${alg}/${name}/${modulusLength}`
   let pair = pairs.get(id)
   if (!pair) {
-    pair = crypto.subtle.generateKey(generateParams(alg, modulusLength), true, ['sign', 'verify']) as Promise<CryptoKeyPair>
+    pair = modulusLength === 4096 ? importRsa4096(alg) : (crypto.subtle.generateKey(generateParams(alg, modulusLength), true, ['sign', 'verify']) as Promise<CryptoKeyPair>)
     pairs.set(id, pair)
   }
   return pair
+}
+
+async function importRsa4096(alg: ProofKeyAlg): Promise<CryptoKeyPair> {
+  const params = { name: generateParams(alg, 4096).name, hash: 'SHA-256' }
+  const { kty, n, e } = RSA_4096_TEST_KEY
+  return {
+    privateKey: await crypto.subtle.importKey('jwk', { ...RSA_4096_TEST_KEY }, params, true, ['sign']),
+    publicKey: await crypto.subtle.importKey('jwk', { kty, n, e }, params, true, ['verify']),
+  }
 }
 
 /** The public key as a JWK, with only its key members (no `key_ops`, `ext` or `alg`). */
