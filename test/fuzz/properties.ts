@@ -16,6 +16,7 @@ import type { CodeStore } from '../../src/store.ts'
 import { contract } from '../contract/define.ts'
 import type { ContractCase } from '../contract/define.ts'
 import type { RelayUnderTest } from '../contract/harness.ts'
+import { dpopProperties } from './dpop.ts'
 
 /** Every generated secret carries this, so a log line holding one is easy to spot. */
 const SECRET_MARK = 'fzsecret'
@@ -230,7 +231,7 @@ export function endpointProperty(endpoint: string, requests: fc.Arbitrary<Send>,
   })
 }
 
-/** Every endpoint's property, each at `numRuns` generated requests. */
+/** Every endpoint's property, and the DPoP verifier's, each at `numRuns` generated requests. */
 export function fuzzProperties(numRuns: number): readonly ContractCase[] {
   return [
     endpointProperty('GET /authorize', authorizeRequests, numRuns),
@@ -239,6 +240,7 @@ export function fuzzProperties(numRuns: number): readonly ContractCase[] {
     endpointProperty('POST /token', tokenRequests, numRuns),
     endpointProperty('POST /device_authorization', deviceAuthorizationRequests, numRuns),
     endpointProperty('GET /device', deviceEntryRequests, numRuns),
+    ...dpopProperties(numRuns),
   ]
 }
 
