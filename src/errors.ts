@@ -9,7 +9,7 @@ import { apiResponse } from './security-headers.ts'
 interface ErrorSpec {
   /** HTTP status, unless the throw site overrides it (upstream pass-through). */
   readonly status: number
-  /** The RFC 6749 §5.2 / RFC 8628 §3.5 `error` value that API clients see. */
+  /** The RFC 6749 §5.2 / RFC 8628 §3.5 / RFC 9449 §5 `error` value that API clients see. */
   readonly oauthError: string
   /** The heading a browser user sees. */
   readonly title: string
@@ -33,6 +33,8 @@ const ERROR_SPECS = {
   unauthorized_client: { status: 400, oauthError: 'unauthorized_client', title: 'The app is not allowed to sign in' },
   unsupported_response_type: { status: 400, oauthError: 'unsupported_response_type', title: 'Unity refused the sign-in' },
   invalid_grant: { status: 400, oauthError: 'invalid_grant', title: 'The authorization is no longer valid' },
+  // RFC 9449 §5 (token endpoint) and §7.1: a DPoP proof that fails a §4.3 check.
+  invalid_dpop_proof: { status: 400, oauthError: 'invalid_dpop_proof', title: 'The proof of possession is not valid' },
   invalid_client: { status: 401, oauthError: 'invalid_client', title: 'Unity did not accept the relay' },
   temporarily_unavailable: { status: 503, oauthError: 'temporarily_unavailable', title: 'Unity is busy' },
   flow_finished: { status: 409, oauthError: 'invalid_request', title: 'This sign-in has already finished' },

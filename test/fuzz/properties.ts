@@ -17,6 +17,7 @@ import { userCodeFor } from '../../src/user-code.ts'
 import { contract } from '../contract/define.ts'
 import type { ContractCase } from '../contract/define.ts'
 import type { RelayUnderTest } from '../contract/harness.ts'
+import { dpopProperties } from './dpop.ts'
 
 /** Every generated secret carries this, so a log line holding one is easy to spot. */
 const SECRET_MARK = 'fzsecret'
@@ -243,7 +244,7 @@ export function endpointProperty(endpoint: string, requests: fc.Arbitrary<Send>,
   })
 }
 
-/** Every endpoint's property, each at `numRuns` generated requests. */
+/** Every endpoint's property, and the DPoP verifier's, each at `numRuns` generated requests. */
 export function fuzzProperties(numRuns: number): readonly ContractCase[] {
   return [
     endpointProperty('GET /authorize', authorizeRequests, numRuns),
@@ -252,6 +253,7 @@ export function fuzzProperties(numRuns: number): readonly ContractCase[] {
     endpointProperty('POST /token', tokenRequests, numRuns),
     endpointProperty('POST /device_authorization', deviceAuthorizationRequests, numRuns),
     endpointProperty('GET /device', deviceEntryRequests, numRuns),
+    ...dpopProperties(numRuns),
   ]
 }
 
