@@ -69,8 +69,12 @@ const exchange = (path: string) => async (server: BenchServer, tag: string, n: n
   return (i: number): Request => ({ method: 'POST', path, headers: FORM, body: `grant_type=authorization_code&code_verifier=${benchVerifier(`x${tag}`, i)}` })
 }
 
-const callback = (path: string) => async (server: BenchServer, tag: string, n: number) => {
-  const minted = await mint(server, `c${tag}`, n)
+/**
+ * Callbacks for `n` minted flows. `prefix` keeps each scenario's flows apart: the relay keeps a
+ * flow's first confirmation, so a floor's flows reused by the relay's callback would be refused.
+ */
+const callback = (path: string, prefix: string) => async (server: BenchServer, tag: string, n: number) => {
+  const minted = await mint(server, `${prefix}${tag}`, n)
   return (i: number): Request => {
     const { state, cookie } = minted[i % minted.length]!
     return { path: `${path}?code=code-${tag}-${i}&state=${state}`, headers: { Cookie: cookie } }
@@ -99,8 +103,8 @@ export function scenarios(confirmPage: boolean): Scenario[] {
     list.push({ id: 'authorize', label: 'GET /authorize (302)', floor: 'floor-authorize', status: 302, stateless: true, prepare: fixed({ path: authorizePath }) })
   }
   list.push(
-    { id: 'floor-callback', label: 'callback floor', status: 200, stateless: false, prepare: callback('/bench/floor/callback') },
-    { id: 'callback', label: 'GET /callback', floor: 'floor-callback', status: 200, stateless: false, prepare: callback('/callback') },
+    { id: 'floor-callback', label: 'callback floor', status: 200, stateless: false, prepare: callback('/bench/floor/callback', 'f') },
+    { id: 'callback', label: 'GET /callback', floor: 'floor-callback', status: 200, stateless: false, prepare: callback('/callback', 'c') },
     { id: 'floor-pending', label: 'pending poll floor', status: 400, stateless: true, prepare: uniquePoll('/bench/floor/pending') },
     { id: 'pending', label: 'POST /token pending poll', floor: 'floor-pending', status: 400, stateless: true, prepare: uniquePoll('/token') },
     {
@@ -142,6 +146,8 @@ export interface RunResult {
   readonly cpuMicrosPerRequest: number
   /** Responses with another status than the scenario expects, plus socket errors. */
   readonly unexpected: number
+  /** How many answers had each status, for the message when some were unexpected. */
+  readonly statuses: Readonly<Record<string, number>>
 }
 
 /** Options of {@link runScenario}. */
@@ -191,5 +197,6 @@ export async function runScenario(server: BenchServer, scenario: Scenario, optio
     rps: requests / seconds,
     cpuMicrosPerRequest: cpu / Math.max(1, requests),
     unexpected: requests - expected + result.errors + result.timeouts,
+    statuses: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([status, stats]) => [status, stats?.count ?? 0])),
   }
 }

@@ -134,7 +134,7 @@ async function bundleEntry(entry: string, outfile: string): Promise<void> {
 function check(runtime: Runtime, scenario: Scenario, result: RunResult): void {
   if (VERBOSE) log(`${runtime} ${scenario.id}: ${result.requests} in ${result.seconds.toFixed(2)} s, ${result.rps.toFixed(0)} req/s, ${result.cpuMicrosPerRequest.toFixed(0)} µs CPU/req`)
   if (result.unexpected > 0) {
-    throw new Error(`${runtime} ${scenario.id}: ${result.unexpected} of ${result.requests} responses were not ${scenario.status}`)
+    throw new Error(`${runtime} ${scenario.id}: ${result.unexpected} of ${result.requests} responses were not ${scenario.status} (statuses: ${JSON.stringify(result.statuses)})`)
   }
 }
 
