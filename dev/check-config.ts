@@ -13,7 +13,7 @@ import { unstable_readConfig } from 'wrangler'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 /** Set with `wrangler secret put`, so never in `[vars]`; stand-ins let a vars-only check run. */
-const SECRETS = ['UNITY_CLIENT_SECRET', 'STATE_SECRET'] as const
+const SECRETS = ['UNITY_CLIENT_SECRET', 'STATE_SECRET', 'REFRESH_SEAL_SECRET'] as const
 /** Required settings without a default, which the dashboard may hold instead of `[vars]`. */
 const REQUIRED_VARS = ['UNITY_URL', 'UNITY_CLIENT_ID'] as const
 
