@@ -21,6 +21,9 @@ import { consoleLogger } from './log.ts'
 import type { LogFields, Logger } from './log.ts'
 import { cleanPlace } from './place.ts'
 import type { PlaceOf } from './place.ts'
+import { UNRECORDED_GRANTS } from './refresh.ts'
+import { importRefreshSealKeys } from './refresh-seal.ts'
+import type { RefreshSealKeys } from './refresh-seal.ts'
 import { mountAuthorize } from './routes/authorize.ts'
 import { mountCallback } from './routes/callback.ts'
 import { canonicalHost } from './routes/canonical-host.ts'
@@ -77,6 +80,7 @@ export const MAX_BODY_BYTES = 16 * 1024
 export function createRelay(deps: RelayDeps): Relay {
   const { config, clock = Date.now, log = consoleLogger, limiters = {}, clientIp = () => undefined } = deps
   let stateKeys: Promise<StateKeys> | undefined
+  let refreshSealKeys: Promise<RefreshSealKeys> | undefined
   const routeDeps: RouteDeps = {
     config,
     store: deps.store,
@@ -86,6 +90,8 @@ export function createRelay(deps: RelayDeps): Relay {
     placeOf: (request) => (deps.placeOf ? cleanPlace(deps.placeOf(request)) : undefined),
     nowSeconds: () => Math.floor(clock() / 1000),
     stateKeys: () => (stateKeys ??= importStateKeys(config.stateSecrets)),
+    refreshSealKeys: () => (refreshSealKeys ??= importRefreshSealKeys(config.refreshSealSecrets)),
+    refreshGrants: UNRECORDED_GRANTS,
     redirectUriFor: (c: Context) => config.redirectUri ?? new URL('/callback', c.req.url).href,
     publicOrigin: (c: Context) => new URL(config.redirectUri ?? c.req.url).origin,
   }

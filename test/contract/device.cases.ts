@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert'
 import { challengeOf } from '../../dev/pkce.ts'
 import { DEVICE_CODE_GRANT } from '../../src/inputs.ts'
 import { USER_CODE_ALPHABET, userCodeFor } from '../../src/user-code.ts'
-import { assertErrorPage, assertJsonError, assertPageHeaders, contract } from './define.ts'
+import { assertErrorPage, assertJsonError, assertPageHeaders, assertSealedTokens, contract } from './define.ts'
 import type { Start } from './define.ts'
 import { RELAY_ORIGIN } from './harness.ts'
 import type { Opened, RelayUnderTest } from './harness.ts'
@@ -228,9 +228,9 @@ export const deviceCases = [
     assert.equal(new URL(continued.headers.get('Location') ?? '').searchParams.get('code_challenge'), opened.challenge)
     await relay.callback({ ...opened, location: new URL(continued.headers.get('Location') ?? '') }, { code: CODE, state: opened.state })
     relay.unity.expectTokenCall(exchangeForm(device.device_code), { status: 200, body: TOKENS })
-    const response = await poll(relay, device.device_code, { client_id: 'my-cli' })
-    assert.equal(response.status, 200)
-    assert.equal(await response.text(), TOKENS)
+    const { payload } = await assertSealedTokens(relay, await poll(relay, device.device_code, { client_id: 'my-cli' }), TOKENS)
+    assert.equal(payload.generation, 0)
+    assert.equal(payload.scope, 'api')
     const again = await assertJsonError(await poll(relay, device.device_code), 400, 'invalid_grant')
     assert.match(String(again.error_description), /already picked up/)
   }),
