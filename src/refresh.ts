@@ -86,6 +86,7 @@ export async function sealPickup(deps: SealingDeps, outcome: TokenOutcome, jkt?:
  */
 export async function refreshSealed(deps: SealingDeps, request: RefreshRequest): Promise<TokenOutcome> {
   const keys = await deps.keys()
+  // RFC 6749 §10.4: Unity's refresh token is for the client it was issued to, the relay, so one the relay did not seal never reaches Unity.
   const presented = await openRefreshToken(keys, request.refreshToken).catch((error: unknown) => {
     if (error instanceof RelayError && error.cause instanceof RefreshTokenRefusal) deps.log.warn('token.refresh_refused', { error: error.code, outcome: error.cause.reason })
     throw error
