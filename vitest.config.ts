@@ -14,6 +14,7 @@ export default defineConfig({
           UNITY_CLIENT_ID: 'relay-test',
           UNITY_CLIENT_SECRET: 'test-only client secret',
           STATE_SECRET: 'test-only-state-secret-0123456789abcdef',
+          REFRESH_SEAL_SECRET: 'test-only-refresh-seal-secret-0123456789abcdef',
           RETURN_TO_ALLOWLIST: 'https://app.example.com',
           // Cases per endpoint in test/workers/fuzz.test.ts: a slice here, 10,000 in `npm run test:fuzz`.
           FUZZ_RUNS: process.env.FUZZ_RUNS ?? '1000',

@@ -19,6 +19,7 @@ export const BENCH_SETTINGS: BenchSettings = {
   UNITY_CLIENT_ID: 'relay-bench',
   UNITY_CLIENT_SECRET: 'bench-only client secret',
   STATE_SECRET: 'bench-only-state-secret-0123456789abcdef',
+  REFRESH_SEAL_SECRET: 'bench-only-refresh-seal-secret-0123456789abcdef',
   // All load comes from one address: per-address limits (Deno's settings; on workerd the
   // [[ratelimits]] bindings are raised in serve-workerd.ts) must not answer 429 to it.
   RATE_LIMIT_AUTHORIZE: '1000000/60',

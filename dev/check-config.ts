@@ -13,7 +13,7 @@ import { unstable_readConfig } from 'wrangler'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 /** Set with `wrangler secret put`, so never in `[vars]`; stand-ins let a vars-only check run. */
-const SECRETS = ['UNITY_CLIENT_SECRET', 'STATE_SECRET'] as const
+const SECRETS = ['UNITY_CLIENT_SECRET', 'STATE_SECRET', 'REFRESH_SEAL_SECRET'] as const
 /** Required settings without a default, which the dashboard may hold instead of `[vars]`. */
 const REQUIRED_VARS = ['UNITY_URL', 'UNITY_CLIENT_ID'] as const
 
@@ -30,7 +30,8 @@ if (file) {
     console.warn(`Not in wrangler.toml [vars]: ${missing.join(', ')}. Set them there, or in the dashboard (then keep keep_vars = true). To check a deployment's full settings: npm run deploy:check -- <vars file>`)
   }
   settings = { UNITY_URL: 'https://unity.invalid', UNITY_CLIENT_ID: 'unchecked', ...vars }
-  for (const name of SECRETS) settings[name] = 'unchecked-secret-set-with-wrangler-secret-put'
+  // One stand-in per secret: the relay refuses a REFRESH_SEAL_SECRET equal to STATE_SECRET.
+  for (const name of SECRETS) settings[name] = `unchecked-${name}-set-with-wrangler-secret-put`
   console.log('Checking wrangler.toml [vars] (secrets and missing required settings not checked).')
 }
 const check = spawnSync(join(root, 'node_modules', '.bin', 'deno'), ['run', '--quiet', '--no-prompt', 'dev/validate-settings.ts'], {

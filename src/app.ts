@@ -23,6 +23,9 @@ import { createRefusalLog } from './log-budget.ts'
 import type { RefusalLog } from './log-budget.ts'
 import { cleanPlace } from './place.ts'
 import type { PlaceOf } from './place.ts'
+import { UNRECORDED_GRANTS } from './refresh.ts'
+import { importRefreshSealKeys } from './refresh-seal.ts'
+import type { RefreshSealKeys } from './refresh-seal.ts'
 import { mountAuthorize } from './routes/authorize.ts'
 import { mountCallback } from './routes/callback.ts'
 import { canonicalHost } from './routes/canonical-host.ts'
@@ -82,6 +85,7 @@ export function createRelay(deps: RelayDeps): Relay {
   const { config, clock = Date.now, log = consoleLogger, limiters = {}, clientIp = () => undefined } = deps
   let stateKeys: Promise<StateKeys> | undefined
   const refusals = createRefusalLog({ log, clock })
+  let refreshSealKeys: Promise<RefreshSealKeys> | undefined
   const routeDeps: RouteDeps = {
     config,
     store: deps.store,
@@ -91,6 +95,8 @@ export function createRelay(deps: RelayDeps): Relay {
     placeOf: (request) => (deps.placeOf ? cleanPlace(deps.placeOf(request)) : undefined),
     nowSeconds: () => Math.floor(clock() / 1000),
     stateKeys: () => (stateKeys ??= importStateKeys(config.stateSecrets)),
+    refreshSealKeys: () => (refreshSealKeys ??= importRefreshSealKeys(config.refreshSealSecrets)),
+    refreshGrants: UNRECORDED_GRANTS,
     redirectUriFor: (c: Context) => config.redirectUri ?? new URL('/callback', c.req.url).href,
     publicOrigin: (c: Context) => new URL(config.redirectUri ?? c.req.url).origin,
     logRefusal: (c, error, status) => refusals.refused(refusalFields(c, error, status)),

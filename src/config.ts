@@ -16,6 +16,12 @@ export type PkceMode = 'S256' | 'off'
 /** Whether `/authorize` asks the user to confirm the sign-in on a relay page first. */
 export type ConfirmPageMode = 'always' | 'never'
 
+/**
+ * What `/token` hands apps as their refresh token: one the relay sealed around Unity's (`sealed`),
+ * or Unity's own (`passthrough`, for apps that must also talk to Unity directly).
+ */
+export type RefreshTokenMode = 'sealed' | 'passthrough'
+
 /** Where records live on Workers: Workers KV (`AUTH_CODES`) or Durable Objects (`AUTH_FLOWS`). */
 export type CodeStoreKind = 'kv' | 'durable-object'
 
@@ -46,12 +52,19 @@ export interface Config {
   readonly rateLimits: RateLimits
   /** `CODE_STORE`; the Deno entry always uses Deno KV and accepts only `kv`. */
   readonly codeStore: CodeStoreKind
+  /** `REFRESH_TOKENS`. */
+  readonly refreshTokens: RefreshTokenMode
+  /**
+   * The secrets of the refresh-token seal, current first, then the previous one during rotation.
+   * Always at least the current one with `sealed`; with `passthrough` whatever is set, unused.
+   */
+  readonly refreshSealSecrets: readonly string[]
 }
 
 /** Raw settings: Workers `env`, or `Deno.env.toObject()`. Non-string values are ignored. */
 export type ConfigSource = object
 
-/** Smallest `STATE_SECRET`, in bytes: HMAC-SHA256 keys should be at least as long as the hash. */
+/** Smallest `STATE_SECRET` and `REFRESH_SEAL_SECRET`, in bytes: keys of 256-bit primitives should be at least as long as the hash. */
 export const MIN_STATE_SECRET_BYTES = 32
 
 const STATE_TTL_RANGE = { min: 60, max: 3600, fallback: 600 } as const
@@ -148,6 +161,14 @@ export function parseConfig(source: ConfigSource): Config {
     deviceGuess: rateLimit('deviceGuess'),
   }
   const codeStore = oneOf<CodeStoreKind>('CODE_STORE', ['kv', 'durable-object'], 'kv')
+  const refreshTokens = oneOf<RefreshTokenMode>('REFRESH_TOKENS', ['sealed', 'passthrough'], 'sealed')
+  const sealCurrent = secret('REFRESH_SEAL_SECRET', read('REFRESH_SEAL_SECRET'))
+  const sealPrevious = secret('REFRESH_SEAL_SECRET_PREVIOUS', read('REFRESH_SEAL_SECRET_PREVIOUS'))
+  if (refreshTokens === 'sealed' && sealCurrent === undefined) problem('REFRESH_SEAL_SECRET', 'is missing (REFRESH_TOKENS=sealed, the default, needs it)')
+  // One secret per purpose (NIST SP 800-57 Part 1 §5.2): whoever learns the state's key must not open refresh tokens too.
+  for (const [name, value] of [['REFRESH_SEAL_SECRET', sealCurrent], ['REFRESH_SEAL_SECRET_PREVIOUS', sealPrevious]] as const) {
+    if (value !== undefined && (value === current || value === previous)) problem(name, 'must differ from STATE_SECRET and STATE_SECRET_PREVIOUS')
+  }
 
   if (problems.length > 0) {
     throw new RelayError('misconfigured', `Check the relay's settings: ${problems.join('; ')}.`, { cause: new BadSettings([...badSettings]) })
@@ -169,6 +190,8 @@ export function parseConfig(source: ConfigSource): Config {
     codeTtlSeconds,
     rateLimits,
     codeStore,
+    refreshTokens,
+    refreshSealSecrets: sealCurrent === undefined ? [] : sealPrevious === undefined ? [sealCurrent] : [sealCurrent, sealPrevious],
   }
 }
 

@@ -40,6 +40,10 @@ export interface Env {
   readonly STATE_SECRET?: string
   /** Previous HMAC key, still accepted while a rotation settles. */
   readonly STATE_SECRET_PREVIOUS?: string
+  /** Key material of the refresh-token seal (HKDF to AES-256-GCM), at least 32 bytes; required with `REFRESH_TOKENS=sealed`. */
+  readonly REFRESH_SEAL_SECRET?: string
+  /** Previous seal secret: tokens sealed with it still open while a rotation settles. */
+  readonly REFRESH_SEAL_SECRET_PREVIOUS?: string
 
   // Variables
   /** Base URL of the Unity server, e.g. `https://unity.example.com/vu/public`. */
@@ -66,6 +70,8 @@ export interface Env {
   readonly CODE_STORE?: string
   /** `always` (default) or `never`: the confirmation page before Unity. */
   readonly CONFIRM_PAGE?: string
+  /** `sealed` (default): apps get refresh tokens only the relay can open; `passthrough`: Unity's own. */
+  readonly REFRESH_TOKENS?: string
 }
 
 /** One flow's or one device code's record, in SQLite-backed storage; logic in `stores/flow-object.ts`. */

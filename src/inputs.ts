@@ -22,7 +22,8 @@ const DEVICE_CODE_PATTERN = /^[A-Za-z0-9_-]{43}$/
 const CLIENT_ID_PATTERN = /^[\x20-\x7e]{1,64}$/
 /** Generous bounds on opaque values from Unity and apps, so oversized input is refused early. */
 const MAX_CODE_LENGTH = 2048
-const MAX_REFRESH_TOKEN_LENGTH = 4096
+/** Longest refresh token `/token` accepts: a raw Unity one (passthrough) or a sealed one. */
+export const MAX_REFRESH_TOKEN_LENGTH = 4096
 const MAX_RETURN_TO_LENGTH = 512
 
 /** A validated `/authorize` request. */

@@ -10,6 +10,8 @@ import type { RateLimitName } from '../limits/settings.ts'
 import type { ErrorFormat, RelayErrorCode } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { Place } from '../place.ts'
+import type { RefreshGrants } from '../refresh.ts'
+import type { RefreshSealKeys } from '../refresh-seal.ts'
 import type { StateKeys } from '../state.ts'
 import type { CodeStore } from '../store.ts'
 import type { UnityClient } from '../unity.ts'
@@ -52,6 +54,10 @@ export interface RouteDeps {
   nowSeconds(): number
   /** The HMAC keys, imported once per isolate on first use. */
   stateKeys(): Promise<StateKeys>
+  /** The refresh-token sealing keys (`REFRESH_TOKENS=sealed`), derived once per isolate on first use. */
+  refreshSealKeys(): Promise<RefreshSealKeys>
+  /** What the relay records about each refresh grant. */
+  readonly refreshGrants: RefreshGrants
   /** `REDIRECT_URI`, else `${request origin}/callback`. */
   redirectUriFor(c: Context): string
   /** The relay's public origin: `REDIRECT_URI`'s when it is set, else the request's. */

@@ -1,7 +1,8 @@
 /**
  * @module
  * `POST /token`: the app's pickup (PKCE verifier → the stored code → Unity's tokens) and the
- * refresh proxy, which adds the client credentials the app never holds.
+ * refresh, which adds the client credentials the app never holds. With `REFRESH_TOKENS=sealed`
+ * both hand out sealed refresh tokens (see `refresh.ts`).
  */
 import { cors } from 'hono/cors'
 import { sha256Base64Url } from '../base64url.ts'
@@ -9,6 +10,8 @@ import { RelayError } from '../errors.ts'
 import { DEVICE_CODE_GRANT, tokenForm } from '../inputs.ts'
 import { isAllowed, tooManyRequests } from '../limits/by-client-ip.ts'
 import { flowId } from '../log.ts'
+import { refreshSealed, sealPickup } from '../refresh.ts'
+import type { SealingDeps } from '../refresh.ts'
 import { apiResponse } from '../security-headers.ts'
 import { guardStore } from '../store.ts'
 import type { TokenOutcome } from '../unity.ts'
@@ -21,6 +24,8 @@ const PENDING = new RelayError('authorization_pending', 'The user has not finish
 /** Mounts `POST /token` and its CORS preflight. */
 export function mountToken(app: Relay, deps: RouteDeps): void {
   const { config, store, unity, log, limiters } = deps
+  const sealing: SealingDeps | undefined =
+    config.refreshTokens === 'sealed' ? { keys: deps.refreshSealKeys, grants: deps.refreshGrants, unity, log, nowSeconds: deps.nowSeconds } : undefined
   const corsForApps = cors({ origin: (origin) => (config.returnToOrigins.includes(origin) ? origin : null), allowMethods: ['POST'], maxAge: 600 })
   // Only a browser's cross-origin request carries Origin; for the rest, hono/cors would only add
   // `Vary: Origin` (moot on a no-store answer), by copying the whole Response after the handler.
@@ -33,7 +38,8 @@ export function mountToken(app: Relay, deps: RouteDeps): void {
       if (limiters.refresh && !(await isAllowed(limiters.refresh, c.get('clientKey'), log))) {
         throw tooManyRequests(config.rateLimits.refresh.periodSeconds)
       }
-      return tokenResponse(await unity.refresh({ refreshToken: input.refreshToken, scope: input.scope }))
+      const request = { refreshToken: input.refreshToken, scope: input.scope }
+      return tokenResponse(await (sealing ? refreshSealed(sealing, request) : unity.refresh(request)))
     }
     const challenge = await sha256Base64Url(input.verifier)
     const flow = flowId(challenge)
@@ -59,7 +65,8 @@ export function mountToken(app: Relay, deps: RouteDeps): void {
     if (pickup.kind === 'refused') throw new RelayError(pickup.error, 'Unity did not authorize the app. Start a new sign-in.', { status: 400 })
     const { claim } = pickup
     const { record } = claim
-    const outcome = await unity.exchangeCode({ code: record.code, redirectUri: record.redirect_uri, verifier: input.verifier }).catch(async (fault: unknown) => {
+    const exchanged = unity.exchangeCode({ code: record.code, redirectUri: record.redirect_uri, verifier: input.verifier })
+    const outcome = await (sealing ? exchanged.then((answer) => sealPickup(sealing, answer)) : exchanged).catch(async (fault: unknown) => {
       // An unexpected fault must not leave the code held: the app's retry should find it.
       await claim.release().catch(() => {})
       throw fault

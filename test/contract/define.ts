@@ -4,6 +4,8 @@
  * store; after the case, every strict Unity stub it started must have seen exactly what it expected.
  */
 import { strict as assert } from 'node:assert'
+import { importRefreshSealKeys, newGrantId, openRefreshToken, sealRefreshToken } from '../../src/refresh-seal.ts'
+import type { RefreshPayload } from '../../src/refresh-seal.ts'
 import { startRelay } from './harness.ts'
 import type { Flow, RelayOptions, RelayUnderTest, StoreHarness } from './harness.ts'
 
@@ -51,6 +53,46 @@ export async function assertJsonError(response: Response, status: number, error:
   assert.equal(typeof body.error_description, 'string')
   assert.equal(response.headers.get('Cache-Control'), 'no-store')
   return body
+}
+
+/** A token answer's sealed refresh token, and what it opened to. */
+export interface SealedAnswer {
+  /** The parsed answer the app got. */
+  readonly body: Record<string, unknown>
+  readonly sealed: string
+  readonly payload: RefreshPayload
+}
+
+/**
+ * A 200 token answer under `REFRESH_TOKENS=sealed`: Unity's JSON byte for byte, but for the value
+ * of `refresh_token`, a sealed token that opens (with the relay's own keys) to `unityRefreshToken`.
+ * `unityBody` must hold its refresh token once, or none for an answer that gets one added.
+ */
+export async function assertSealedTokens(relay: RelayUnderTest, response: Response, unityBody: string, unityRefreshToken?: string): Promise<SealedAnswer> {
+  const text = await response.text()
+  assert.equal(response.status, 200, text)
+  assert.match(response.headers.get('Content-Type') ?? '', /^application\/json/)
+  assert.equal(response.headers.get('Cache-Control'), 'no-store')
+  const body = JSON.parse(text) as Record<string, unknown>
+  const sealed = body.refresh_token
+  assert.equal(typeof sealed, 'string', text)
+  assert.match(String(sealed), /^v1\.[A-Za-z0-9_-]{8}\.[A-Za-z0-9_-]+$/)
+  const inUnity = (JSON.parse(unityBody) as Record<string, unknown>).refresh_token
+  if (inUnity === undefined) {
+    assert.equal(text, `${unityBody.slice(0, -1)},"refresh_token":${JSON.stringify(sealed)}}`, 'the member is added at the end, the rest unchanged')
+  } else {
+    assert.equal(unityBody.split(JSON.stringify(inUnity)).length, 2, 'the case’s body holds its refresh token once')
+    assert.equal(text, unityBody.replace(JSON.stringify(inUnity), JSON.stringify(sealed)), 'only the refresh token changed')
+  }
+  const payload = await openRefreshToken(await importRefreshSealKeys(relay.config.refreshSealSecrets), String(sealed))
+  assert.equal(payload.unityRefreshToken, unityRefreshToken ?? inUnity)
+  return { body, sealed: String(sealed), payload }
+}
+
+/** A token sealed with the relay's own current key, as a pickup would have sealed it; `payload` overrides. */
+export async function sealedFor(relay: RelayUnderTest, unityRefreshToken: string, payload: Partial<RefreshPayload> = {}): Promise<string> {
+  const keys = await importRefreshSealKeys(relay.config.refreshSealSecrets)
+  return sealRefreshToken(keys, { unityRefreshToken, grantId: newGrantId(), generation: 0, scope: 'api', issuedAt: 1_800_000_000, ...payload })
 }
 
 /** What a page may relax in {@link assertPageHeaders}. */

@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert'
 import { challengeOf } from '../../dev/pkce.ts'
 import { DEVICE_CODE_GRANT } from '../../src/inputs.ts'
 import { USER_CODE_ALPHABET, userCodeFor } from '../../src/user-code.ts'
-import { assertErrorPage, assertJsonError, assertPageHeaders, contract } from './define.ts'
+import { assertErrorPage, assertJsonError, assertPageHeaders, assertSealedTokens, contract } from './define.ts'
 import type { Start } from './define.ts'
 import { RELAY_ORIGIN } from './harness.ts'
 import type { Opened, RelayUnderTest } from './harness.ts'
@@ -259,9 +259,9 @@ export const deviceCases = [
     assert.equal(new URL(continued.headers.get('Location') ?? '').searchParams.get('code_challenge'), opened.challenge)
     await relay.callback(opened, { code: CODE, state: opened.state })
     relay.unity.expectTokenCall(exchangeForm(device.device_code), { status: 200, body: TOKENS })
-    const response = await poll(relay, device.device_code, { client_id: 'my-cli' })
-    assert.equal(response.status, 200)
-    assert.equal(await response.text(), TOKENS)
+    const { payload } = await assertSealedTokens(relay, await poll(relay, device.device_code, { client_id: 'my-cli' }), TOKENS)
+    assert.equal(payload.generation, 0)
+    assert.equal(payload.scope, 'api')
     const again = await assertJsonError(await poll(relay, device.device_code), 400, 'invalid_grant')
     assert.match(String(again.error_description), /already picked up/)
   }),
@@ -289,16 +289,14 @@ export const deviceCases = [
     const relay = await start()
     const device = await authorizeDevice(relay)
     const opened = await enterCode(relay, device.user_code, device.device_code)
-    const continued = await relay.decide(opened, 'continue')
+    assert.equal((await relay.decide(opened, 'continue')).status, 303)
     relay.advance(device.expires_in - 10)
     const callback = await relay.callback(opened, { code: CODE, state: opened.state })
     assert.equal(callback.status, 200)
     // expires_in bounds the user's part; the finished sign-in waits for the device's next poll.
     relay.advance(20)
     relay.unity.expectTokenCall(exchangeForm(device.device_code), { status: 200, body: TOKENS })
-    const tokens = await poll(relay, device.device_code)
-    assert.equal(tokens.status, 200)
-    assert.equal(await tokens.text(), TOKENS)
+    await assertSealedTokens(relay, await poll(relay, device.device_code), TOKENS)
   }),
 
   contract('device token: after expires_in a callback is refused (expired_state) and stores no code, and the poll answers expired_token', async (start) => {

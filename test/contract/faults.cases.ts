@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert'
 import type { CodeStore } from '../../src/store.ts'
-import { assertErrorPage, assertJsonError, assertOnlyConfirmed, contract } from './define.ts'
+import { assertErrorPage, assertJsonError, assertOnlyConfirmed, assertSealedTokens, contract } from './define.ts'
 import type { Start } from './define.ts'
 import type { RelayOptions } from './harness.ts'
 import { RELAY_ORIGIN } from './harness.ts'
@@ -131,9 +131,7 @@ export const faultCases = [
       assert.ok(await relay.raw.get(flow.challenge), 'the record is kept for the retry')
       fault.on = false
       relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
-      const retry = await relay.pickup(flow.verifier)
-      assert.equal(retry.status, 200)
-      assert.equal(await retry.text(), TOKENS)
+      await assertSealedTokens(relay, await relay.pickup(flow.verifier), TOKENS)
     }),
   ),
 
@@ -145,16 +143,14 @@ export const faultCases = [
     assert.equal(JSON.stringify(body).includes('secret-key-material'), false)
     fault.on = false
     relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
-    assert.equal(await (await relay.pickup(flow.verifier)).text(), TOKENS)
+    await assertSealedTokens(relay, await relay.pickup(flow.verifier), TOKENS)
   }),
 
   contract("fault: the store's delete fails after the exchange; the app still gets its tokens", async (start) => {
     const fault: Fault = { on: true }
     const { relay, flow } = await signedIn(start, { wrapStore: faultyStore(fault, { consume: true }) })
     relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
-    const response = await relay.pickup(flow.verifier)
-    assert.equal(response.status, 200)
-    assert.equal(await response.text(), TOKENS)
+    await assertSealedTokens(relay, await relay.pickup(flow.verifier), TOKENS)
     assert.ok(relay.logs.some((line) => line.includes('token.consume_failed') && line.includes('"fault":"Error"')))
   }),
 
@@ -173,7 +169,7 @@ export const faultCases = [
     const reload = await relay.callback(flow, { code: CODE, state: flow.state })
     assert.equal(reload.status, 200)
     relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
-    assert.equal(await (await relay.pickup(flow.verifier)).text(), TOKENS)
+    await assertSealedTokens(relay, await relay.pickup(flow.verifier), TOKENS)
   }),
 
   contract("fault: the store's write fails at Continue; a 503 page that keeps the cookie, and pressing Continue again goes on", async (start) => {

@@ -33,6 +33,7 @@ export const TEST_ENV: Readonly<Record<string, string>> = {
   UNITY_CLIENT_ID: 'relay-test',
   UNITY_CLIENT_SECRET: 'p@ss word:+/ü',
   STATE_SECRET: 'test-state-secret-0123456789abcdef-0123',
+  REFRESH_SEAL_SECRET: 'test-refresh-seal-secret-0123456789abcdef',
   RETURN_TO_ALLOWLIST: 'https://app.example.com https://desk.example.org:8443',
 }
 

@@ -8,7 +8,7 @@ import { MAX_BODY_BYTES } from '../../src/app.ts'
 import { MemoryRateLimiter } from '../../src/limits/memory-limiter.ts'
 import type { RelayLimiters } from '../../src/app.ts'
 import { challengeOf, makeVerifier } from '../../dev/pkce.ts'
-import { assertErrorPage, assertJsonError, contract } from './define.ts'
+import { assertErrorPage, assertJsonError, assertSealedTokens, contract, sealedFor } from './define.ts'
 import type { Start } from './define.ts'
 import { RELAY_ORIGIN, TEST_PEER_HEADER } from './harness.ts'
 import type { RelayOptions, RelayUnderTest } from './harness.ts'
@@ -105,9 +105,10 @@ export const limitsCases = [
     await assertErrorPage(await relay.fetch(...postForm('/authorize', big)), 413, 'payload_too_large')
     await assertErrorPage(await relay.fetch(...postForm('/callback', big)), 413, 'payload_too_large')
     await assertJsonError(await relay.fetch(...postForm('/nowhere', big)), 413, 'invalid_request')
-    // A refresh token at the input limit still fits well under the body limit.
-    relay.unity.expectTokenCall({ grant_type: 'refresh_token', refresh_token: 'r'.repeat(4096) }, { status: 200, body: TOKENS })
-    assert.equal((await relay.fetch(...postForm('/token', `grant_type=refresh_token&refresh_token=${'r'.repeat(4096)}`))).status, 200)
+    // A refresh token at the input limit still fits well under the body limit (a raw one reaches Unity only in passthrough).
+    const passthrough = await start({ env: { REFRESH_TOKENS: 'passthrough' } })
+    passthrough.unity.expectTokenCall({ grant_type: 'refresh_token', refresh_token: 'r'.repeat(4096) }, { status: 200, body: TOKENS })
+    assert.equal((await passthrough.fetch(...postForm('/token', `grant_type=refresh_token&refresh_token=${'r'.repeat(4096)}`))).status, 200)
   }),
 
   contract('state length: a return_to that would make the state too long is refused at /authorize, not after sign-in', async (start) => {
@@ -240,11 +241,12 @@ export const limitsCases = [
 
   contract('rate limit: refreshes count per address before Unity is called', async (start) => {
     const { relay } = await withLimits(start, { refresh: [1, 60] })
+    const refresh = `grant_type=refresh_token&refresh_token=${await sealedFor(relay, 'rt-456')}`
     relay.unity.expectTokenCall({ grant_type: 'refresh_token', refresh_token: 'rt-456' }, { status: 200, body: TOKENS })
-    assert.equal((await relay.fetch(...postForm('/token', 'grant_type=refresh_token&refresh_token=rt-456'))).status, 200)
-    await assertJsonError(await relay.fetch(...postForm('/token', 'grant_type=refresh_token&refresh_token=rt-456')), 429, 'temporarily_unavailable')
+    assert.equal((await relay.fetch(...postForm('/token', refresh))).status, 200)
+    await assertJsonError(await relay.fetch(...postForm('/token', refresh)), 429, 'temporarily_unavailable')
     relay.unity.expectTokenCall({ grant_type: 'refresh_token', refresh_token: 'rt-456' }, { status: 200, body: TOKENS })
-    assert.equal((await relay.fetch(...postForm('/token', 'grant_type=refresh_token&refresh_token=rt-456', '198.51.100.9'))).status, 200)
+    assert.equal((await relay.fetch(...postForm('/token', refresh, '198.51.100.9'))).status, 200)
   }),
 
   contract('rate limit: polling one flow faster than its interval gets slow_down (RFC 8628 §3.5), then tokens', async (start) => {
@@ -292,9 +294,7 @@ export const limitsCases = [
     const flow = await declared.authorize()
     assert.equal((await declared.callback(flow, { code: CODE, state: flow.state })).status, 200)
     declared.unity.expectTokenCall({ grant_type: 'authorization_code', code: CODE, redirect_uri: `${RELAY_ORIGIN}/callback`, code_verifier: flow.verifier }, { status: 200, body: TOKENS })
-    const tokens = await declared.pickup(flow.verifier)
-    assert.equal(tokens.status, 200)
-    assert.deepEqual(await tokens.json(), JSON.parse(TOKENS))
+    await assertSealedTokens(declared, await declared.pickup(flow.verifier), TOKENS)
 
     // fetch decompresses: a small declared (compressed) length says nothing about what is read.
     const unity = endlessTokenAnswer({ 'Content-Encoding': 'gzip', 'Content-Length': '1000' })

@@ -4,6 +4,7 @@
  * presses Continue, the app polls once too early, the user signs in, the app picks up its tokens.
  */
 import { strict as assert } from 'node:assert'
+import { assertSealedTokens } from './define.ts'
 import { RELAY_ORIGIN, startRelay } from './harness.ts'
 import type { Flow, Opened, StoreHarness } from './harness.ts'
 
@@ -32,8 +33,7 @@ export async function loginWithOnePendingPoll(harness: StoreHarness, hooks: Logi
     { grant_type: 'authorization_code', code: CODE, redirect_uri: `${RELAY_ORIGIN}/callback`, code_verifier: flow.verifier },
     { status: 200, body: TOKENS },
   )
-  const pickup = await relay.pickup(flow.verifier)
-  assert.equal(await pickup.text(), TOKENS)
+  await assertSealedTokens(relay, await relay.pickup(flow.verifier), TOKENS)
   relay.unity.verify()
   return flow
 }

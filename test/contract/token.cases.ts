@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert'
 import { REDIRECT_URI_WARNING } from '../../src/app.ts'
 import type { CodeStore } from '../../src/store.ts'
 import { challengeOf, makeVerifier } from '../../dev/pkce.ts'
-import { assertErrorPage, assertJsonError, contract } from './define.ts'
+import { assertErrorPage, assertJsonError, assertSealedTokens, contract } from './define.ts'
 import type { Start } from './define.ts'
 import { RELAY_ORIGIN } from './harness.ts'
 
@@ -39,16 +39,17 @@ export const tokenCases = [
     await assertJsonError(await relay.pickup(flow.verifier), 400, 'authorization_pending')
   }),
 
-  contract('token: exchanges the code with Basic auth and returns Unity\u2019s JSON unchanged', async (start) => {
+  contract('token: exchanges the code with Basic auth and returns Unity\u2019s JSON with only refresh_token sealed', async (start) => {
     const { relay, flow } = await signedIn(start)
     relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
     const { exp } = (await relay.raw.get(flow.challenge)) as { exp: number }
     const response = await relay.pickup(flow.verifier)
-    assert.equal(response.status, 200)
-    assert.equal(await response.text(), TOKENS)
-    assert.match(response.headers.get('Content-Type') ?? '', /^application\/json/)
-    assert.equal(response.headers.get('Cache-Control'), 'no-store')
     assert.equal(response.headers.get('Pragma'), 'no-cache')
+    const { payload } = await assertSealedTokens(relay, response, TOKENS)
+    assert.equal(payload.generation, 0, 'a pickup starts a grant')
+    assert.match(payload.grantId, /^[A-Za-z0-9_-]{22}$/)
+    assert.equal(payload.scope, 'api', 'the scope Unity granted')
+    assert.equal(payload.issuedAt, Math.floor(exp - relay.config.codeTtlSeconds), 'sealed at the relay clock')
     assert.deepEqual(await relay.raw.get(flow.challenge), { spent: true, exp }, 'a spent code leaves only a tombstone')
     const again = await assertJsonError(await relay.pickup(flow.verifier), 400, 'invalid_grant')
     assert.match(String(again.error_description), /already picked up/)
@@ -108,9 +109,11 @@ export const tokenCases = [
     assert.equal((await relay.callback(flow, { code: CODE, state: flow.state })).status, 200)
     relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
     const responses = await Promise.all(Array.from({ length: pickups }, () => relay.pickup(flow.verifier)))
-    const bodies = await Promise.all(responses.map(async (response) => ({ status: response.status, body: await response.text() })))
+    const winners = responses.filter(({ status }) => status === 200)
+    assert.equal(winners.length, 1)
+    await assertSealedTokens(relay, winners[0]!, TOKENS)
+    const bodies = await Promise.all(responses.filter((response) => response.status !== 200).map(async (response) => ({ status: response.status, body: await response.text() })))
     assert.equal(relay.unity.calls.length, 1)
-    assert.deepEqual(bodies.filter(({ status }) => status === 200).map(({ body }) => body), [TOKENS])
     const others = bodies.filter(({ status }) => status !== 200).map(({ status, body }): Record<string, unknown> => ({ ...(JSON.parse(body) as Record<string, unknown>), status }))
     assert.equal(others.length, pickups - 1)
     for (const other of others) {
@@ -156,7 +159,7 @@ export const tokenCases = [
     assert.equal(JSON.stringify(body).includes('maintenance'), false)
     assert.ok(await relay.raw.get(flow.challenge), 'record kept')
     relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
-    assert.equal(await (await relay.pickup(flow.verifier)).text(), TOKENS)
+    await assertSealedTokens(relay, await relay.pickup(flow.verifier), TOKENS)
     assert.equal(((await relay.raw.get(flow.challenge)) as { spent?: boolean }).spent, true)
   }),
 
@@ -188,8 +191,10 @@ export const tokenCases = [
     await assertJsonError(await relay.pickup(flow.verifier), 400, 'authorization_pending')
   }),
 
-  contract('token: refresh_token is proxied with the client credentials', async (start) => {
-    const relay = await start()
+  contract('token: with REFRESH_TOKENS=passthrough, pickups and refreshes answer Unity\u2019s JSON byte for byte', async (start) => {
+    const { relay, flow } = await signedIn(start, { REFRESH_TOKENS: 'passthrough', REFRESH_SEAL_SECRET: undefined })
+    relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
+    assert.equal(await (await relay.pickup(flow.verifier)).text(), TOKENS)
     relay.unity.expectTokenCall({ grant_type: 'refresh_token', refresh_token: 'rt-456' }, { status: 200, body: TOKENS })
     const response = await relay.fetch('/token', {
       method: 'POST',
@@ -340,13 +345,19 @@ export const tokenCases = [
   contract('logs: a whole flow never logs a code, token, verifier, state or secret', async (start) => {
     const { relay, flow } = await signedIn(start)
     relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
-    await relay.pickup(flow.verifier)
+    const { sealed } = await assertSealedTokens(relay, await relay.pickup(flow.verifier), TOKENS)
+    const refresh = (token: string) =>
+      relay.fetch('/token', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token }) })
     relay.unity.expectTokenCall({ grant_type: 'refresh_token', refresh_token: 'rt-456' }, { status: 200, body: TOKENS })
-    await relay.fetch('/token', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'grant_type=refresh_token&refresh_token=rt-456' })
+    const renewed = await assertSealedTokens(relay, await refresh(sealed), TOKENS)
+    await assertJsonError(await refresh('rt-456'), 400, 'invalid_grant')
+    await assertJsonError(await refresh(`${sealed.slice(0, -2)}AA`), 400, 'invalid_grant')
+    assert.ok(relay.logs.some((line) => line.includes('token.refreshed')) && relay.logs.some((line) => line.includes('token.refresh_refused')), relay.logs.join('\n'))
     const logs = relay.logs.join('\n')
     assert.ok(relay.logs.length >= 3, logs)
     const nonce = flow.cookie.split('=')[1] ?? ''
-    for (const secret of [CODE, 'at-123', 'rt-456', flow.verifier, flow.state, nonce, 'p@ss word', 'test-state-secret', flow.challenge]) {
+    const secrets = [CODE, 'at-123', 'rt-456', flow.verifier, flow.state, nonce, 'p@ss word', 'test-state-secret', 'test-refresh-seal-secret', flow.challenge]
+    for (const secret of [...secrets, sealed, sealed.slice(12, 40), renewed.sealed.slice(12, 40)]) {
       assert.equal(logs.includes(secret), false, `log contains ${secret.slice(0, 6)}…`)
     }
   }),

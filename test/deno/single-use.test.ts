@@ -4,6 +4,7 @@
  */
 import { strict as assert } from 'node:assert'
 import type { DenoKv } from '../../src/stores/deno-kv.ts'
+import { assertSealedTokens } from '../contract/define.ts'
 import { RELAY_ORIGIN, startRelay } from '../contract/harness.ts'
 import type { RelayUnderTest } from '../contract/harness.ts'
 import { denoKvHarness } from './harness.ts'
@@ -66,11 +67,13 @@ Deno.test(`${PICKUPS} concurrent pickups of one code: exactly one reaches Unity,
     barrier.arm()
     relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
     const responses = await Promise.all(Array.from({ length: PICKUPS }, () => relay.pickup(flow.verifier)))
-    const bodies = await Promise.all(responses.map(async (response) => ({ status: response.status, body: await response.text() })))
+    const winners = responses.filter(({ status }) => status === 200)
+    assert.equal(winners.length, 1)
+    await assertSealedTokens(relay, winners[0]!, TOKENS)
+    const bodies = await Promise.all(responses.filter(({ status }) => status !== 200).map(async (response) => ({ status: response.status, body: await response.text() })))
     assert.equal(barrier.hits(), PICKUPS, 'every pickup read the live record before any took it')
     assert.equal(relay.unity.calls.length, 1)
-    assert.deepEqual(bodies.filter(({ status }) => status === 200).map(({ body }) => body), [TOKENS])
-    for (const { status, body } of bodies.filter(({ status }) => status !== 200)) {
+    for (const { status, body } of bodies) {
       assert.equal(status, 400, body)
       assert.equal(JSON.parse(body).error, 'authorization_pending', 'their commits lost against the version they read')
     }
@@ -86,7 +89,7 @@ Deno.test('an upstream 503 puts the code back and the retry exchanges it once', 
     assert.equal((await relay.pickup(flow.verifier)).status, 502)
     assert.deepEqual(await relay.raw.get(flow.challenge), stored, 'the same record, same exp')
     relay.unity.expectTokenCall(exchangeForm(flow.verifier), { status: 200, body: TOKENS })
-    assert.equal(await (await relay.pickup(flow.verifier)).text(), TOKENS)
+    await assertSealedTokens(relay, await relay.pickup(flow.verifier), TOKENS)
     assert.equal(relay.unity.calls.length, 2)
     assert.equal(((await relay.raw.get(flow.challenge)) as { spent?: boolean }).spent, true)
   })

@@ -90,6 +90,7 @@ Deno.test('deno task start serves a whole login against the Unity stand-in', asy
       UNITY_CLIENT_ID: 'relay-dev',
       UNITY_CLIENT_SECRET: 'dev-only-secret-basic-0123456789abcdef',
       STATE_SECRET: 'dev-only-state-secret-for-the-deno-smoke-test-0123456789',
+      REFRESH_SEAL_SECRET: 'dev-only-refresh-seal-secret-for-the-deno-smoke-test-0123',
     })
     started.push(relay)
     await waitForHealthz(relayUrl, relay)

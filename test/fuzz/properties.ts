@@ -14,7 +14,7 @@ import fc from 'fast-check'
 import { DEVICE_CODE_GRANT } from '../../src/inputs.ts'
 import type { CodeStore } from '../../src/store.ts'
 import { userCodeFor } from '../../src/user-code.ts'
-import { contract } from '../contract/define.ts'
+import { contract, sealedFor } from '../contract/define.ts'
 import type { ContractCase } from '../contract/define.ts'
 import type { RelayUnderTest } from '../contract/harness.ts'
 import { dpopProperties } from './dpop.ts'
@@ -166,10 +166,17 @@ const tokenRequests: fc.Arbitrary<Send> = fc
     code: fc.option(secret, { nil: undefined }),
     contentType: fc.constantFrom('application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=UTF-8', 'application/json', 'text/plain', 'multipart/form-data; boundary=x', undefined),
     duplicate: fc.option(fc.constantFrom('grant_type', 'code_verifier', 'refresh_token'), { nil: undefined }),
+    // A token the relay sealed around a secret, as it is or with one character changed.
+    sealed: rarely(fc.record({ tamper: fc.option(fc.nat(), { nil: undefined }), character: fc.constantFrom('A', '_', '.', '%') })),
   })
-  .map(({ contentType, duplicate, ...params }) => (relay) =>
-    relay.fetch('/token', { method: 'POST', headers: contentType === undefined ? {} : { 'Content-Type': contentType }, body: query(params, duplicate) }),
-  )
+  .map(({ contentType, duplicate, sealed, ...params }) => async (relay) => {
+    if (sealed) {
+      const token = await sealedFor(relay, `rt-${SECRET_MARK}`)
+      const at = sealed.tamper === undefined ? -1 : sealed.tamper % token.length
+      params.refresh_token = at < 0 ? token : token.slice(0, at) + sealed.character + token.slice(at + 1)
+    }
+    return relay.fetch('/token', { method: 'POST', headers: contentType === undefined ? {} : { 'Content-Type': contentType }, body: query(params, duplicate) })
+  })
 
 const deviceAuthorizationRequests: fc.Arbitrary<Send> = fc
   .record({

@@ -11,6 +11,7 @@ const VALID = {
   UNITY_CLIENT_ID: 'relay',
   UNITY_CLIENT_SECRET: 'client-secret-value',
   STATE_SECRET: 'a-state-secret-of-at-least-32-bytes!',
+  REFRESH_SEAL_SECRET: 'a-refresh-seal-secret-of-32-bytes!!',
 }
 
 function problem(env: Record<string, unknown>): RelayError {
@@ -42,7 +43,26 @@ describe('parseConfig', () => {
       codeTtlSeconds: 120,
       codeStore: 'kv',
       rateLimits: DEFAULT_RATE_LIMITS,
+      refreshTokens: 'sealed',
+      refreshSealSecrets: ['a-refresh-seal-secret-of-32-bytes!!'],
     })
+  })
+
+  it('reads the refresh-token settings: sealed needs REFRESH_SEAL_SECRET, passthrough does not', () => {
+    const rotating = parseConfig({ ...VALID, REFRESH_SEAL_SECRET_PREVIOUS: 'the-previous-seal-secret-32-bytes!!' })
+    expect(rotating.refreshSealSecrets).toEqual(['a-refresh-seal-secret-of-32-bytes!!', 'the-previous-seal-secret-32-bytes!!'])
+    const passthrough = parseConfig({ ...VALID, REFRESH_TOKENS: 'passthrough', REFRESH_SEAL_SECRET: undefined })
+    expect(passthrough.refreshTokens).toBe('passthrough')
+    expect(passthrough.refreshSealSecrets).toEqual([])
+    expect(problem({ ...VALID, REFRESH_SEAL_SECRET: undefined }).description).toContain('REFRESH_SEAL_SECRET is missing (REFRESH_TOKENS=sealed, the default, needs it)')
+  })
+
+  it('refuses a seal secret that is also a state secret, naming only the seal setting', () => {
+    for (const reused of [{ REFRESH_SEAL_SECRET: VALID.STATE_SECRET }, { STATE_SECRET_PREVIOUS: VALID.REFRESH_SEAL_SECRET }]) {
+      const error = problem({ ...VALID, ...reused })
+      expect((error.cause as BadSettings).names).toEqual(['REFRESH_SEAL_SECRET'])
+      expect(error.description).toContain('REFRESH_SEAL_SECRET must differ from STATE_SECRET and STATE_SECRET_PREVIOUS')
+    }
   })
 
   it('reads the rate limits as requests/seconds', () => {
@@ -142,6 +162,18 @@ describe('parseConfig', () => {
     ['RATE_LIMIT_PICKUP', { RATE_LIMIT_PICKUP: 'off' }],
     ['RATE_LIMIT_DEVICE', { RATE_LIMIT_DEVICE: '-1/60' }],
     ['RATE_LIMIT_DEVICE_GUESS', { RATE_LIMIT_DEVICE_GUESS: '300/min' }],
+    ['REFRESH_TOKENS', { REFRESH_TOKENS: 'sealed-ish' }],
+    ['REFRESH_TOKENS', { REFRESH_TOKENS: 'Sealed' }],
+    ['REFRESH_TOKENS', { REFRESH_TOKENS: 'off' }],
+    ['REFRESH_SEAL_SECRET', { REFRESH_SEAL_SECRET: undefined }],
+    ['REFRESH_SEAL_SECRET', { REFRESH_SEAL_SECRET: '  ' }],
+    ['REFRESH_SEAL_SECRET', { REFRESH_SEAL_SECRET: 'x'.repeat(31) }],
+    ['REFRESH_SEAL_SECRET', { REFRESH_SEAL_SECRET: 'é'.repeat(15) }],
+    ['REFRESH_SEAL_SECRET', { REFRESH_TOKENS: 'passthrough', REFRESH_SEAL_SECRET: 'short' }],
+    ['REFRESH_SEAL_SECRET', { REFRESH_SEAL_SECRET: VALID.STATE_SECRET }],
+    ['REFRESH_SEAL_SECRET', { REFRESH_SEAL_SECRET: 'the-previous-secret-also-32-bytes!!', STATE_SECRET_PREVIOUS: 'the-previous-secret-also-32-bytes!!' }],
+    ['REFRESH_SEAL_SECRET_PREVIOUS', { REFRESH_SEAL_SECRET_PREVIOUS: 'short' }],
+    ['REFRESH_SEAL_SECRET_PREVIOUS', { REFRESH_SEAL_SECRET_PREVIOUS: VALID.STATE_SECRET }],
   ])('names %s when it is invalid', (name, override) => {
     const error = problem({ ...VALID, ...override })
     expect(error.code).toBe('misconfigured')
@@ -160,9 +192,11 @@ describe('parseConfig', () => {
       UNITY_CLIENT_SECRET: 'super-secret-client-value',
       STATE_SECRET: 'tiny-secret-value',
       CODE_TTL_SECONDS: 'ninety-nine',
+      REFRESH_SEAL_SECRET: 'tiny-seal-value',
+      REFRESH_TOKENS: 'sealed-please',
     })
-    for (const name of ['UNITY_URL', 'UNITY_CLIENT_ID', 'STATE_SECRET', 'CODE_TTL_SECONDS']) expect(error.description).toContain(name)
-    for (const value of ['leaky-host', 'super-secret-client-value', 'tiny-secret-value', 'ninety-nine']) expect(error.message).not.toContain(value)
+    for (const name of ['UNITY_URL', 'UNITY_CLIENT_ID', 'STATE_SECRET', 'CODE_TTL_SECONDS', 'REFRESH_SEAL_SECRET', 'REFRESH_TOKENS']) expect(error.description).toContain(name)
+    for (const value of ['leaky-host', 'super-secret-client-value', 'tiny-secret-value', 'ninety-nine', 'tiny-seal-value', 'sealed-please']) expect(error.message).not.toContain(value)
   })
 
   it('ignores settings that are not strings', () => {

@@ -40,6 +40,7 @@ function client(env: Record<string, string>) {
     UNITY_CLIENT_ID: 'relay-test',
     UNITY_CLIENT_SECRET: 'test-only client secret',
     STATE_SECRET: 'test-only-state-secret-0123456789abcdef',
+    REFRESH_SEAL_SECRET: 'test-only-refresh-seal-secret-0123456789abcdef',
     ...env,
   })
   return { config, unity: createUnityClient({ config, fetch: () => Promise.reject(new Error('no call expected')) }) }
