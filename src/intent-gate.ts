@@ -31,7 +31,14 @@ let quietSince = performance.now(), armed = false, timer = 0
 const attentive = () => document.visibilityState === 'visible' && document.hasFocus()
 const settled = () => attentive() && performance.now() - quietSince >= QUIET_MS
 const show = (state) => { root.dataset.gate = state }
-const tick = () => { clearTimeout(timer); if (armed) return; if (settled()) show('ready'); else { show('waiting'); timer = setTimeout(tick, Math.max(50, QUIET_MS - (performance.now() - quietSince))) } }
+const tick = () => {
+  clearTimeout(timer)
+  if (armed) return
+  const wait = QUIET_MS - (performance.now() - quietSince)
+  // An unseen or unfocused page waits for the focus or visibility event, which starts the wait again.
+  if (!attentive() || wait > 0) { show('waiting'); if (attentive()) timer = setTimeout(tick, wait); return }
+  show('ready')
+}
 const reset = () => { quietSince = performance.now(); armed = false; tick() }
 const arm = () => { armed = true; clearTimeout(timer); show('armed') }
 const gated = (target) => target instanceof Element && target.closest('form[data-gate] button') !== null

@@ -168,6 +168,10 @@ test('4. a person who reads the page, then clicks once, signs in: Continue from 
   await page.goto(direct.authorizeUrl)
   assert.equal(await gateState(page), 'waiting', 'inert at first')
   assert.equal(await page.locator('form[data-gate] button').first().evaluate((button) => getComputedStyle(button).opacity), '0.45', 'and looks it')
+  await page.waitForFunction(() => document.documentElement.dataset.gate === 'ready')
+  // The page losing focus (another window in front) starts the wait again.
+  await page.evaluate(() => dispatchEvent(new Event('blur')))
+  assert.equal(await gateState(page), 'waiting', 'a blur starts the wait again')
   await pressAfterReading(page, page.getByRole('button', { name: 'Continue' }))
   await page.getByRole('heading', { name: 'You are signed in' }).waitFor()
   assertTokens(await directTokens)
