@@ -7,6 +7,7 @@
  */
 import { Hono } from 'hono'
 import { bindingCookieName, createBinding } from '../src/binding.ts'
+import { importRefreshSealKeys, newGrantId, sealRefreshToken } from '../src/refresh-seal.ts'
 import { apiResponse } from '../src/security-headers.ts'
 import { importStateKeys, signState } from '../src/state.ts'
 import type { CodeStore, FlowRecord } from '../src/store.ts'
@@ -61,6 +62,16 @@ function decode(text: string): Uint8Array<ArrayBuffer> {
   return bytes
 }
 
+/** The floor's sealed token: base64url(IV ‖ AES-GCM(JSON)), no version, no key id. */
+async function floorSeal(key: CryptoKey, payload: unknown): Promise<string> {
+  const iv = crypto.getRandomValues(new Uint8Array(12))
+  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, encoder.encode(JSON.stringify(payload))))
+  const bytes = new Uint8Array(12 + sealed.length)
+  bytes.set(iv)
+  bytes.set(sealed, 12)
+  return encode(bytes)
+}
+
 async function sha256(text: string): Promise<string> {
   return encode(new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text))))
 }
@@ -72,6 +83,10 @@ export function createBenchApp(deps: BenchDeps): Hono {
   const { kv, settings, counts } = deps
   const authorizeEndpoint = `${settings.UNITY_URL}/api/oauth/authorize`
   const keyPromise = crypto.subtle.importKey('raw', encoder.encode(settings.STATE_SECRET), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
+  // The floor's own AES-256 key, derived once per isolate as the relay derives its own.
+  const floorSealKey = crypto.subtle
+    .digest('SHA-256', encoder.encode(settings.REFRESH_SEAL_SECRET ?? ''))
+    .then((raw) => crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']))
   const count = (op: string) => {
     counts[op] = (counts[op] ?? 0) + 1
   }
@@ -135,6 +150,21 @@ export function createBenchApp(deps: BenchDeps): Hono {
     return c.body(body, 200, { 'Content-Type': 'application/json' })
   })
 
+  // A refresh's floor: one AES-GCM open, one store get (the grant), one fetch to the stub, one AES-GCM seal.
+  app.post('/bench/floor/refresh', async (c) => {
+    const token = new URLSearchParams(await c.req.text()).get('refresh_token') ?? ''
+    const sealed = decode(token)
+    const key = await floorSealKey
+    const opened = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: sealed.subarray(0, 12) }, key, sealed.subarray(12)).catch(() => null)
+    if (!opened) return c.json({ error: 'invalid_grant' }, 400)
+    const [inner, grant, generation] = JSON.parse(new TextDecoder().decode(opened)) as [string, string, number]
+    if (!(await kv.get(`floor-grant:${grant}`))) return c.json({ error: 'invalid_grant' }, 400)
+    const response = await fetch(deps.tokenEndpoint, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `grant_type=refresh_token&refresh_token=${inner}` })
+    const body = await response.text()
+    const next = await floorSeal(key, [inner, grant, generation + 1])
+    return c.body(body.replace('"bench-refresh-token"', JSON.stringify(next)), 200, { 'Content-Type': 'application/json' })
+  })
+
   // The peer design: a random state stored in KV at authorize, read and deleted at the callback.
   app.get('/bench/peer/authorize', async (c) => {
     const challenge = c.req.query('code_challenge') ?? ''
@@ -192,6 +222,23 @@ export function createBenchApp(deps: BenchDeps): Hono {
       }),
     )
     return c.json(minted)
+  })
+  // Refresh tokens for the relay (sealed as a pickup seals them) or for the floor (its own format), one grant each.
+  app.post('/bench/mint-refresh', async (c) => {
+    const { design, n } = await c.req.json<{ design: 'relay' | 'floor'; n: number }>()
+    const now = Math.floor(Date.now() / 1000)
+    if (design === 'floor') {
+      const key = await floorSealKey
+      return c.json(await Promise.all(Array.from({ length: n }, async () => {
+        const grant = crypto.randomUUID()
+        await kv.put(`floor-grant:${grant}`, { generation: 0 }, 600)
+        return floorSeal(key, ['bench-refresh-token', grant, 0])
+      })))
+    }
+    const keys = await importRefreshSealKeys([settings.REFRESH_SEAL_SECRET ?? ''])
+    return c.json(await Promise.all(Array.from({ length: n }, () =>
+      sealRefreshToken(keys, { unityRefreshToken: 'bench-refresh-token', grantId: newGrantId(), generation: 0, scope: 'api', issuedAt: now }),
+    )))
   })
   app.post('/bench/peer-seed', async (c) => {
     const { prefix, from, n } = await c.req.json<{ prefix: string; from: number; n: number }>()

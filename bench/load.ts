@@ -81,6 +81,13 @@ const callback = (path: string, prefix: string) => async (server: BenchServer, t
   }
 }
 
+/** Refreshes with `n` refresh tokens minted for `design`, each its own grant, so each is refreshed once. */
+const refreshes = (path: string, design: 'relay' | 'floor') => async (server: BenchServer, _tag: string, n: number) => {
+  const tokens: string[] = []
+  for (let from = 0; from < n; from += 2000) tokens.push(...(await post<string[]>(server, '/bench/mint-refresh', { design, n: Math.min(2000, n - from) })))
+  return (i: number): Request => ({ method: 'POST', path, headers: FORM, body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(tokens[i % tokens.length]!)}` })
+}
+
 /** Every scenario, in the order runs are interleaved. `confirmPage` adds the issue-7 variants. */
 export function scenarios(confirmPage: boolean): Scenario[] {
   const authorizePath = `/authorize?code_challenge=${CHALLENGE}&code_challenge_method=S256`
@@ -122,6 +129,8 @@ export function scenarios(confirmPage: boolean): Scenario[] {
     },
     { id: 'floor-token', label: 'token floor', status: 200, stateless: false, prepare: exchange('/bench/floor/token') },
     { id: 'token', label: 'POST /token exchange (stub Unity)', floor: 'floor-token', status: 200, stateless: false, prepare: exchange('/token') },
+    { id: 'floor-refresh', label: 'refresh floor (AES-GCM open and seal, one get)', status: 200, stateless: false, prepare: refreshes('/bench/floor/refresh', 'floor') },
+    { id: 'refresh', label: 'POST /token refresh, sealed (stub Unity)', floor: 'floor-refresh', status: 200, stateless: false, noTarget: true, prepare: refreshes('/token', 'relay') },
     { id: 'peer-authorize', label: 'peer: authorize (state put in KV)', status: 302, stateless: true, prepare: fixed({ path: `/bench/peer/authorize?code_challenge=${CHALLENGE}` }) },
     {
       id: 'peer-callback',
