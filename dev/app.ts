@@ -2,11 +2,13 @@
  * @module DEV: plays the app. Makes a PKCE verifier, prints the relay's /authorize URL for the user's
  * browser, and polls /token until Unity's tokens arrive, a final answer, or the deadline.
  * `npm run app -- --relay URL --scope S --return-to URL --wait SECONDS`; `--device` signs in with
- * the device flow instead, through a standard OAuth library (dev/device-login.ts).
+ * the device flow instead, through a standard OAuth library (dev/device-login.ts); `--dpop` does
+ * the device flow with a DPoP key and then a refresh with the bound refresh token.
  */
 import { parseArgs } from 'node:util'
 import { userCodeFor } from '../src/user-code.ts'
-import { deviceLogin } from './device-login.ts'
+import { deviceLogin, deviceLoginWithDpop } from './device-login.ts'
+import type { DeviceLoginOptions } from './device-login.ts'
 import { challengeOf, makeVerifier } from './pkce.ts'
 
 /** A started login: the URL for the user's browser and the secret the app keeps. */
@@ -96,12 +98,13 @@ if (import.meta.main) {
       'return-to': { type: 'string' },
       wait: { type: 'string', default: String(DEFAULT_POLL_SECONDS) },
       device: { type: 'boolean', default: false },
+      dpop: { type: 'boolean', default: false },
     },
   })
   const relay = values.relay
   const waitSeconds = Number(values.wait)
   if (!Number.isInteger(waitSeconds) || waitSeconds < 0) throw new Error('--wait must be a whole number of seconds')
-  if (values.device) await runDeviceLogin(relay, values.scope)
+  if (values.device || values.dpop) await runDeviceLogin(relay, values.scope, values.dpop)
   else await runLogin(relay, values.scope, values['return-to'], waitSeconds)
 }
 
@@ -123,16 +126,21 @@ async function runLogin(relay: string, scope: string | undefined, returnTo: stri
   }
 }
 
-/** `npm run app -- --device`: RFC 8628 through openid-client, which knows nothing of the relay. */
-async function runDeviceLogin(relay: string, scope: string | undefined): Promise<void> {
+/** `npm run app -- --device` (or `--dpop`): RFC 8628 through openid-client, which knows nothing of the relay. */
+async function runDeviceLogin(relay: string, scope: string | undefined, dpop: boolean): Promise<void> {
+  const options: DeviceLoginOptions = {
+    relay,
+    scope,
+    onUserCode: ({ verificationUri, verificationUriComplete, userCode }) =>
+      console.log(`On any device, open ${verificationUri} and enter the code ${userCode}\n(or open ${verificationUriComplete ?? verificationUri})\n\nWaiting for the sign-in…\n`),
+  }
   try {
-    const tokens = await deviceLogin({
-      relay,
-      scope,
-      onUserCode: ({ verificationUri, verificationUriComplete, userCode }) =>
-        console.log(`On any device, open ${verificationUri} and enter the code ${userCode}\n(or open ${verificationUriComplete ?? verificationUri})\n\nWaiting for the sign-in…\n`),
-    })
-    console.log(JSON.stringify(tokens, null, 2))
+    if (dpop) {
+      const { tokens, refreshed } = await deviceLoginWithDpop(options)
+      console.log(`Signed in with a DPoP key; the refresh token is bound to it:\n${JSON.stringify(tokens, null, 2)}\n\nA refresh with that token and a proof from the same key:\n${JSON.stringify(refreshed, null, 2)}`)
+    } else {
+      console.log(JSON.stringify(await deviceLogin(options), null, 2))
+    }
   } catch (error) {
     const code = (error as { error?: unknown }).error
     console.error(`The device sign-in ended: ${typeof code === 'string' ? code : error instanceof Error ? error.message : String(error)}`)

@@ -59,6 +59,8 @@ export interface Config {
    * Always at least the current one with `sealed`; with `passthrough` whatever is set, unused.
    */
   readonly refreshSealSecrets: readonly string[]
+  /** `REQUIRE_DPOP=true`: every pickup and refresh must carry a DPoP proof (RFC 9449 §5). */
+  readonly requireDpop: boolean
 }
 
 /** Raw settings: Workers `env`, or `Deno.env.toObject()`. Non-string values are ignored. */
@@ -169,6 +171,9 @@ export function parseConfig(source: ConfigSource): Config {
   for (const [name, value] of [['REFRESH_SEAL_SECRET', sealCurrent], ['REFRESH_SEAL_SECRET_PREVIOUS', sealPrevious]] as const) {
     if (value !== undefined && (value === current || value === previous)) problem(name, 'must differ from STATE_SECRET and STATE_SECRET_PREVIOUS')
   }
+  const requireDpop = oneOf<'true' | 'false'>('REQUIRE_DPOP', ['true', 'false'], 'false') === 'true'
+  // A passthrough refresh token is Unity's own, which the relay cannot bind to a key: requiring proofs would promise a binding that is not there.
+  if (requireDpop && refreshTokens === 'passthrough') problem('REQUIRE_DPOP', 'needs REFRESH_TOKENS=sealed: a passthrough refresh token cannot be bound to a DPoP key')
 
   if (problems.length > 0) {
     throw new RelayError('misconfigured', `Check the relay's settings: ${problems.join('; ')}.`, { cause: new BadSettings([...badSettings]) })
@@ -192,6 +197,7 @@ export function parseConfig(source: ConfigSource): Config {
     codeStore,
     refreshTokens,
     refreshSealSecrets: sealCurrent === undefined ? [] : sealPrevious === undefined ? [sealCurrent] : [sealCurrent, sealPrevious],
+    requireDpop,
   }
 }
 

@@ -19,7 +19,7 @@ import { WorkersKvCodeStore } from './stores/workers-kv.ts'
 /** The Worker's bindings, secrets and variables (names are part of the relay's contract). */
 export interface Env {
   // Bindings
-  /** KV namespace for records (`CODE_STORE=kv`), keyed `flow:<code_challenge>` and `device:<user_code>`. */
+  /** KV namespace for records (`CODE_STORE=kv`), keyed `flow:<code_challenge>`, `confirmed:<code_challenge>`, `device:<user_code>` and `proof:<proof key>`. */
   readonly AUTH_CODES?: KVNamespace
   /** Durable Object namespace of {@link AuthFlows} (`CODE_STORE=durable-object`), one object per record. */
   readonly AUTH_FLOWS?: DurableObjectNamespace<AuthFlows>
@@ -72,6 +72,8 @@ export interface Env {
   readonly CONFIRM_PAGE?: string
   /** `sealed` (default): apps get refresh tokens only the relay can open; `passthrough`: Unity's own. */
   readonly REFRESH_TOKENS?: string
+  /** `true`: every pickup and refresh must carry a DPoP proof (RFC 9449); default `false`. */
+  readonly REQUIRE_DPOP?: string
 }
 
 /** One flow's or one device code's record, in SQLite-backed storage; logic in `stores/flow-object.ts`. */
@@ -96,6 +98,10 @@ export class AuthFlows extends DurableObject<Env> {
 
   finishPickup(leaseId: string, how: 'consume' | 'release') {
     this.#object.finishPickup(leaseId, how)
+  }
+
+  rememberProof(untilSeconds: number) {
+    return this.#object.rememberProof(untilSeconds)
   }
 
   override alarm() {

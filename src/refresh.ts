@@ -6,6 +6,7 @@
  * reuse detection, RFC 9700 §4.14.2) plug in through {@link RefreshGrants}.
  */
 import { isScope } from './config.ts'
+import type { PresentedProof } from './dpop-request.ts'
 import { RelayError } from './errors.ts'
 import type { Logger } from './log.ts'
 import { newGrantId, openRefreshToken, RefreshTokenRefusal, sealRefreshToken } from './refresh-seal.ts'
@@ -51,6 +52,8 @@ export interface SealingDeps {
 export interface RefreshRequest {
   readonly refreshToken: string
   readonly scope: string | undefined
+  /** The request's verified DPoP proof, not yet spent. */
+  readonly proof?: PresentedProof | undefined
 }
 
 /**
@@ -82,7 +85,12 @@ export async function sealPickup(deps: SealingDeps, outcome: TokenOutcome, jkt?:
  * never reaches Unity), refresh with Unity's token inside, and seal Unity's next refresh token,
  * or the same one again when Unity answers none, so the app always holds one for next time.
  *
- * @throws {RelayError} `invalid_grant` when the token does not open.
+ * A token bound to a DPoP key refreshes only with a proof made with that key; an unbound token
+ * refreshed with a proof is bound to its key from then on (RFC 9449 §5). The proof is spent just
+ * before the grant's refresh.
+ *
+ * @throws {RelayError} `invalid_grant` when the token does not open, or is bound and the proof is missing or of another key.
+ * @throws {RelayError} `invalid_dpop_proof` when the proof was used already.
  */
 export async function refreshSealed(deps: SealingDeps, request: RefreshRequest): Promise<TokenOutcome> {
   const keys = await deps.keys()
@@ -91,6 +99,15 @@ export async function refreshSealed(deps: SealingDeps, request: RefreshRequest):
     if (error instanceof RelayError && error.cause instanceof RefreshTokenRefusal) deps.log.warn('token.refresh_refused', { error: error.code, outcome: error.cause.reason })
     throw error
   })
+  // RFC 9449 §5: a bound refresh token is the key holder's alone, so a thief without the private key gets nothing.
+  if (presented.jkt !== undefined && request.proof?.jkt !== presented.jkt) {
+    deps.log.warn('token.refresh_refused', { error: 'invalid_grant', outcome: request.proof ? 'dpop_key_mismatch' : 'dpop_proof_missing' })
+    throw new RelayError(
+      'invalid_grant',
+      request.proof ? 'This refresh token is bound to another DPoP key than the one that made the proof.' : 'This refresh token is bound to a DPoP key: send a DPoP proof made with it.',
+    )
+  }
+  await request.proof?.spend()
   const outcome = await deps.grants.refresh(presented, async () => {
     const refreshed = await deps.unity.refresh({ refreshToken: presented.unityRefreshToken, scope: request.scope })
     if (refreshed.kind !== 'tokens') return refreshed
@@ -99,6 +116,8 @@ export async function refreshSealed(deps: SealingDeps, request: RefreshRequest):
     // RFC 6749 §6: Unity may issue a new refresh token; legacy Spring answers the same one, or none.
     const next: RefreshPayload = {
       ...presented,
+      // RFC 9449 §5: a public client may bind an unbound refresh token at a refresh; a bound one keeps its key.
+      ...(request.proof ? { jkt: request.proof.jkt } : {}),
       unityRefreshToken: answer.refreshToken?.value ?? presented.unityRefreshToken,
       generation: presented.generation + 1,
       scope: grantedScope(answer) ?? request.scope ?? presented.scope,

@@ -78,6 +78,22 @@ export interface DeviceRecord {
 /** A user code as stored: 8 uppercase letters, no dash (RFC 8628 §6.1 normalised). */
 export const USER_CODE_PATTERN = /^[A-Z]{8}$/
 
+/**
+ * A replay-cache key: the SHA-256 of a DPoP proof's key thumbprint and `jti`, base64url (see
+ * `dpop-request.ts`), so every key is 43 characters whatever the proof's `jti`.
+ */
+export const PROOF_KEY_PATTERN = /^[A-Za-z0-9_-]{43}$/
+
+/** Whether a DPoP proof was remembered now (`new`) or had been already (`seen`, a replay). */
+export type ProofUse = 'new' | 'seen'
+
+/** What the replay cache keeps for one proof: nothing of the proof, only until when it is kept. */
+export interface ProofRecord {
+  readonly proof: true
+  /** Unix seconds: the proof's `replayableUntil`. */
+  readonly exp: number
+}
+
 /** A create-only write either made the record or found one already there (and left it alone). */
 export type SaveResult = 'created' | 'exists'
 
@@ -144,6 +160,18 @@ export interface CodeStore {
   saveDevice(userCode: string, record: DeviceRecord, ttlSeconds: number): Promise<SaveResult>
   /** The live device record for a user code, or `null` if there is none or it has expired. */
   findDevice(userCode: string, nowSeconds: number): Promise<DeviceRecord | null>
+  /**
+   * The DPoP replay cache (RFC 9449 §11.1): remembers the proof `key` (a {@link PROOF_KEY_PATTERN}
+   * hash) until `untilSeconds` and answers `new`, or `seen` if it was remembered already.
+   * Create-only: a seen key is left as it is. Exact on Durable Objects and Deno KV, best effort
+   * on Workers KV (see its module).
+   */
+  rememberProof(key: string, untilSeconds: number, nowSeconds: number): Promise<ProofUse>
+}
+
+/** Refuses a replay-cache key that is not a {@link PROOF_KEY_PATTERN} hash, so no odd key reaches a backend. */
+export function assertProofKey(key: string): void {
+  if (!PROOF_KEY_PATTERN.test(key)) throw new RangeError('A proof key is 43 characters of base64url.')
 }
 
 /** Parses a stored device value, rejecting anything that is not a well-formed record. */

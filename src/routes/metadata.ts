@@ -3,6 +3,7 @@
  * `GET /.well-known/oauth-authorization-server` (RFC 8414): what a standard OAuth client needs to
  * sign in through the relay with the device authorization grant, unchanged.
  */
+import { DPOP_SIGNING_ALGS } from '../dpop.ts'
 import { DEVICE_CODE_GRANT } from '../inputs.ts'
 import type { Relay, RouteDeps } from './deps.ts'
 
@@ -27,6 +28,8 @@ export function mountMetadata(app: Relay, deps: RouteDeps): void {
       token_endpoint_auth_methods_supported: ['none'],
       code_challenge_methods_supported: ['S256'],
       scopes_supported: scopes,
+      // RFC 9449 §5.1: the algorithms /token verifies DPoP proofs with.
+      dpop_signing_alg_values_supported: DPOP_SIGNING_ALGS,
     })
   })
 }

@@ -2,10 +2,12 @@
  * @module
  * `POST /token`: the app's pickup (PKCE verifier → the stored code → Unity's tokens) and the
  * refresh, which adds the client credentials the app never holds. With `REFRESH_TOKENS=sealed`
- * both hand out sealed refresh tokens (see `refresh.ts`).
+ * both hand out sealed refresh tokens (see `refresh.ts`), bound to the app's DPoP key when the
+ * request carries a proof (see `dpop-request.ts`).
  */
 import { cors } from 'hono/cors'
 import { sha256Base64Url } from '../base64url.ts'
+import { presentedProof } from '../dpop-request.ts'
 import { RelayError } from '../errors.ts'
 import { DEVICE_CODE_GRANT, tokenForm } from '../inputs.ts'
 import { isAllowed, tooManyRequests } from '../limits/by-client-ip.ts'
@@ -26,20 +28,35 @@ export function mountToken(app: Relay, deps: RouteDeps): void {
   const { config, store, unity, log, limiters } = deps
   const sealing: SealingDeps | undefined =
     config.refreshTokens === 'sealed' ? { keys: deps.refreshSealKeys, grants: deps.refreshGrants, unity, log, nowSeconds: deps.nowSeconds } : undefined
-  const corsForApps = cors({ origin: (origin) => (config.returnToOrigins.includes(origin) ? origin : null), allowMethods: ['POST'], maxAge: 600 })
+  // A browser app sends its proof in the DPoP header (RFC 9449 §4.1), which is not CORS-safelisted; nothing new is exposed.
+  const corsForApps = cors({
+    origin: (origin) => (config.returnToOrigins.includes(origin) ? origin : null),
+    allowMethods: ['POST'],
+    allowHeaders: ['Content-Type', 'DPoP'],
+    maxAge: 600,
+  })
   // Only a browser's cross-origin request carries Origin; for the rest, hono/cors would only add
   // `Vary: Origin` (moot on a no-store answer), by copying the whole Response after the handler.
   app.use('/token', (c, next) => (c.req.header('Origin') === undefined ? next() : corsForApps(c, next)))
 
   app.post('/token', tokenForm, async (c) => {
     const input = c.req.valid('form')
+    // RFC 9449 §4.3: a bad proof is refused before any limiter, store or Unity call; it is spent only just before Unity is called.
+    const proof = await presentedProof(c.req.header('DPoP'), {
+      htu: `${deps.publicOrigin(c)}/token`,
+      nowSeconds: deps.nowSeconds(),
+      store,
+      required: config.requireDpop,
+    })
     if (input.grantType === 'refresh_token') {
       // Anyone holding a refresh token can refresh through the relay, which adds the secret: damp it per address.
       if (limiters.refresh && !(await isAllowed(limiters.refresh, c.get('clientKey'), log))) {
         throw tooManyRequests(config.rateLimits.refresh.periodSeconds)
       }
-      const request = { refreshToken: input.refreshToken, scope: input.scope }
-      return tokenResponse(await (sealing ? refreshSealed(sealing, request) : unity.refresh(request)))
+      const request = { refreshToken: input.refreshToken, scope: input.scope, proof }
+      if (sealing) return tokenResponse(await refreshSealed(sealing, request))
+      await proof?.spend()
+      return tokenResponse(await unity.refresh(request))
     }
     const challenge = await sha256Base64Url(input.verifier)
     const flow = flowId(challenge)
@@ -65,8 +82,13 @@ export function mountToken(app: Relay, deps: RouteDeps): void {
     if (pickup.kind === 'refused') throw new RelayError(pickup.error, 'Unity did not authorize the app. Start a new sign-in.', { status: 400 })
     const { claim } = pickup
     const { record } = claim
+    await proof?.spend().catch(async (refusal: unknown) => {
+      // The code stays for the app's next pickup with a fresh proof.
+      await claim.release().catch(() => {})
+      throw refusal
+    })
     const exchanged = unity.exchangeCode({ code: record.code, redirectUri: record.redirect_uri, verifier: input.verifier })
-    const outcome = await (sealing ? exchanged.then((answer) => sealPickup(sealing, answer)) : exchanged).catch(async (fault: unknown) => {
+    const outcome = await (sealing ? exchanged.then((answer) => sealPickup(sealing, answer, proof?.jkt)) : exchanged).catch(async (fault: unknown) => {
       // An unexpected fault must not leave the code held: the app's retry should find it.
       await claim.release().catch(() => {})
       throw fault

@@ -4,8 +4,8 @@
  * read is an atomic operation checked against the version it read, so a flow keeps its first
  * result, only after its own Continue, and a code is handed to at most one token exchange at a time.
  */
-import { assertUserCode, KV_MIN_EXPIRATION_TTL_SECONDS, parseDeviceRecord, ttlUntil, USER_CODE_PATTERN } from '../store.ts'
-import type { CodeStore, DeviceRecord, FlowRecord, FlowWriteResult, Pickup, SaveCondition, SaveResult } from '../store.ts'
+import { assertProofKey, assertUserCode, KV_MIN_EXPIRATION_TTL_SECONDS, parseDeviceRecord, ttlUntil, USER_CODE_PATTERN } from '../store.ts'
+import type { CodeStore, DeviceRecord, FlowRecord, FlowWriteResult, Pickup, ProofRecord, ProofUse, SaveCondition, SaveResult } from '../store.ts'
 import { beginPickup, decideWrite, newLeaseId, parseStoredFlow, spentRecord } from './flow-state.ts'
 import type { FlowWrite, StoredFlow } from './flow-state.ts'
 
@@ -14,6 +14,9 @@ export const DENO_KV_KEY_PREFIX = ['flow'] as const
 
 /** Every device key is this prefix followed by the user code. */
 export const DENO_KV_DEVICE_PREFIX = ['device'] as const
+
+/** Every DPoP replay-cache key is this prefix followed by the proof key. */
+export const DENO_KV_PROOF_PREFIX = ['proof'] as const
 
 type Key = readonly string[]
 
@@ -33,7 +36,8 @@ export interface DenoKv {
 }
 
 /**
- * Stores records in Deno KV under `['flow', <code_challenge>]` and `['device', <user_code>]`.
+ * Stores records in Deno KV under `['flow', <code_challenge>]`, `['device', <user_code>]` and
+ * `['proof', <proof key>]`.
  *
  * @example
  * const store = new DenoKvCodeStore(await Deno.openKv(Deno.env.get('DENO_KV_PATH')))
@@ -87,6 +91,15 @@ export class DenoKvCodeStore implements CodeStore {
     const record = parseDeviceRecord((await this.#kv.get([...DENO_KV_DEVICE_PREFIX, userCode])).value)
     // Deno KV expiry is lazy too: an expired entry can still be read.
     return record && record.exp > nowSeconds ? record : null
+  }
+
+  /** Exact: the commit succeeds only where no record exists (versionstamp null), so one use of a proof is `new`. */
+  async rememberProof(key: string, untilSeconds: number, nowSeconds: number): Promise<ProofUse> {
+    assertProofKey(key)
+    const record: ProofRecord = { proof: true, exp: untilSeconds }
+    const entry = [...DENO_KV_PROOF_PREFIX, key]
+    const { ok } = await this.#kv.atomic().check({ key: entry, versionstamp: null }).set(entry, record, { expireIn: ttlUntil(untilSeconds, nowSeconds) * 1000 }).commit()
+    return ok ? 'new' : 'seen'
   }
 
   /**

@@ -6,8 +6,8 @@
  * a flow keeps its first result, only after its own Continue, and exactly one pickup exchanges a code.
  */
 import { RelayError } from '../errors.ts'
-import { assertUserCode, USER_CODE_PATTERN } from '../store.ts'
-import type { CodeStore, DeviceRecord, FlowRecord, FlowWriteResult, Pickup, SaveCondition, SaveResult } from '../store.ts'
+import { assertProofKey, assertUserCode, USER_CODE_PATTERN } from '../store.ts'
+import type { CodeStore, DeviceRecord, FlowRecord, FlowWriteResult, Pickup, ProofUse, SaveCondition, SaveResult } from '../store.ts'
 import { newLeaseId } from './flow-state.ts'
 import type { FlowObjectApi } from './flow-object.ts'
 
@@ -17,13 +17,16 @@ export const DURABLE_OBJECT_FLOW_PREFIX = 'flow:'
 /** Object names: this prefix followed by the user code. */
 export const DURABLE_OBJECT_DEVICE_PREFIX = 'device:'
 
+/** Object names: this prefix followed by the DPoP proof key. */
+export const DURABLE_OBJECT_PROOF_PREFIX = 'proof:'
+
 /** The part of a `DurableObjectNamespace` binding the store uses. */
 export interface FlowObjectNamespace<Id> {
   idFromName(name: string): Id
   get(id: Id): FlowObjectApi
 }
 
-/** Stores each record in its own `AuthFlows` Durable Object, named `flow:<challenge>` or `device:<user_code>`. */
+/** Stores each record in its own `AuthFlows` Durable Object, named `flow:<challenge>`, `device:<user_code>` or `proof:<proof key>`. */
 export class DurableObjectCodeStore<Id> implements CodeStore {
   readonly #objects: FlowObjectNamespace<Id>
 
@@ -70,6 +73,12 @@ export class DurableObjectCodeStore<Id> implements CodeStore {
     if (!USER_CODE_PATTERN.test(userCode)) return null
     const record = await this.#object(DURABLE_OBJECT_DEVICE_PREFIX + userCode).readDevice()
     return record && record.exp > nowSeconds ? record : null
+  }
+
+  /** Exact: the proof's own object is create-only, and its alarm removes it at `untilSeconds`. */
+  async rememberProof(key: string, untilSeconds: number, _nowSeconds: number): Promise<ProofUse> {
+    assertProofKey(key)
+    return this.#object(DURABLE_OBJECT_PROOF_PREFIX + key).rememberProof(untilSeconds)
   }
 
   #object(name: string): FlowObjectApi {

@@ -2,12 +2,12 @@
  * @module
  * What runs inside the `AuthFlows` Durable Object, kept free of `cloudflare:*` imports: the
  * Workers entry's class only forwards to {@link FlowObject}. Each object holds exactly one record
- * (one flow or one device code). Every read-then-write below is synchronous on the object's
+ * (one flow, one device code or one DPoP proof of the replay cache). Every read-then-write below is synchronous on the object's
  * SQLite storage, with no `await` in between, so it is atomic: the object handles one request at
  * a time and no other request can run between the read and the write.
  */
 import { parseDeviceRecord } from '../store.ts'
-import type { CodeRecord, DeviceRecord, FlowWriteResult, SaveResult } from '../store.ts'
+import type { CodeRecord, DeviceRecord, FlowWriteResult, ProofRecord, ProofUse, SaveResult } from '../store.ts'
 import { beginPickup, decideWrite, finishPickup, parseStoredFlow } from './flow-state.ts'
 import type { FlowWrite, PickupStep } from './flow-state.ts'
 
@@ -35,6 +35,7 @@ export interface FlowObjectApi {
   readDevice(): Promise<DeviceRecord | null>
   beginPickup(nowSeconds: number, leaseId: string): Promise<FlowObjectPickup>
   finishPickup(leaseId: string, how: 'consume' | 'release'): Promise<void>
+  rememberProof(untilSeconds: number): Promise<ProofUse>
 }
 
 /** One record's object: create-only device records, conditional flow writes, atomic claims, and deletion by alarm at `exp`. */
@@ -79,6 +80,15 @@ export class FlowObject {
   finishPickup(leaseId: string, how: 'consume' | 'release'): void {
     const next = finishPickup(parseStoredFlow(this.#storage.kv.get(FLOW_OBJECT_RECORD_KEY)), leaseId, how)
     if (next) this.#storage.kv.put(FLOW_OBJECT_RECORD_KEY, next)
+  }
+
+  /** The replay cache's create-only write: `seen` if this proof's object holds its record already. */
+  async rememberProof(untilSeconds: number): Promise<ProofUse> {
+    if (this.#storage.kv.get(FLOW_OBJECT_RECORD_KEY) !== undefined) return 'seen'
+    const record: ProofRecord = { proof: true, exp: untilSeconds }
+    this.#storage.kv.put(FLOW_OBJECT_RECORD_KEY, record)
+    await this.#storage.setAlarm(untilSeconds * 1000)
+    return 'new'
   }
 
   /** The alarm fires at the record's `exp`: the object forgets everything, alarm included. */

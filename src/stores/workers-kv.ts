@@ -13,10 +13,13 @@
  *   others answer `busy`. Pickups in other isolates or locations can still read the same code;
  *   Unity accepts it only once (RFC 6749 §4.1.2), so at most one of them gets tokens.
  * - A missing key is cached per location for about 60 s, so a poll can miss a fresh record.
+ * - The DPoP replay cache is a read, then a write. One isolate never accepts a proof twice (it
+ *   remembers each proof it accepted until the proof's window ends); a replay sent at the same
+ *   moment to another isolate or location can be accepted too, within KV's propagation delay.
  */
 import { RelayError } from '../errors.ts'
-import { assertUserCode, CLAIM_LEASE_SECONDS, KV_MIN_EXPIRATION_TTL_SECONDS, parseDeviceRecord, ttlUntil, USER_CODE_PATTERN } from '../store.ts'
-import type { CodeStore, DeviceRecord, FlowRecord, FlowWriteResult, Pickup, SaveCondition, SaveResult } from '../store.ts'
+import { assertProofKey, assertUserCode, CLAIM_LEASE_SECONDS, KV_MIN_EXPIRATION_TTL_SECONDS, parseDeviceRecord, ttlUntil, USER_CODE_PATTERN } from '../store.ts'
+import type { CodeStore, DeviceRecord, FlowRecord, FlowWriteResult, Pickup, ProofRecord, ProofUse, SaveCondition, SaveResult } from '../store.ts'
 import { beginPickup, decideWrite, newLeaseId, parseStoredFlow, spentRecord } from './flow-state.ts'
 import type { FlowWrite, Lease, StoredFlow } from './flow-state.ts'
 
@@ -28,6 +31,9 @@ export const WORKERS_KV_CONFIRMED_PREFIX = 'confirmed:'
 
 /** Every device key is this prefix followed by the user code. */
 export const WORKERS_KV_DEVICE_PREFIX = 'device:'
+
+/** Every DPoP replay-cache key is this prefix followed by the proof key. */
+export const WORKERS_KV_PROOF_PREFIX = 'proof:'
 
 /**
  * Flow keys claimed in this isolate, with their lease: the single flight that keeps one isolate to
@@ -51,6 +57,15 @@ interface WriteFlight {
  * workerd lets no request wait on another's I/O.
  */
 const writesInThisIsolate = new Map<string, WriteFlight>()
+
+/**
+ * Proof keys this isolate accepted, with the Unix second their window ends: a replay reaching
+ * the same isolate is refused even before KV would show the first use.
+ */
+const proofsInThisIsolate = new Map<string, number>()
+
+/** Past this many remembered proofs, the ones whose window has ended are dropped. */
+const PROOFS_PRUNE_AT = 1000
 
 /** How long a write flight can hold a key, like a claim's lease. */
 const WRITE_FLIGHT_MS = CLAIM_LEASE_SECONDS * 1000
@@ -117,6 +132,29 @@ export class WorkersKvCodeStore implements CodeStore {
     if (!USER_CODE_PATTERN.test(userCode)) return null
     const record = parseDeviceRecord(await this.#kv.get(WORKERS_KV_DEVICE_PREFIX + userCode, 'json'))
     return record && record.exp > nowSeconds ? record : null
+  }
+
+  /**
+   * Best effort (RFC 9449 §11.1): the key is marked in this isolate before the read, with no
+   * await in between, so of two uses reaching one isolate the second is `seen`.
+   */
+  async rememberProof(key: string, untilSeconds: number, nowSeconds: number): Promise<ProofUse> {
+    assertProofKey(key)
+    const known = proofsInThisIsolate.get(key)
+    if (known !== undefined && known > nowSeconds) return 'seen'
+    if (proofsInThisIsolate.size >= PROOFS_PRUNE_AT) {
+      for (const [name, until] of proofsInThisIsolate) if (until <= nowSeconds) proofsInThisIsolate.delete(name)
+    }
+    proofsInThisIsolate.set(key, untilSeconds)
+    try {
+      if ((await this.#kv.get(WORKERS_KV_PROOF_PREFIX + key)) !== null) return 'seen'
+      const record: ProofRecord = { proof: true, exp: untilSeconds }
+      await this.#kv.put(WORKERS_KV_PROOF_PREFIX + key, JSON.stringify(record), { expirationTtl: ttlUntil(untilSeconds, nowSeconds) })
+      return 'new'
+    } catch (fault) {
+      proofsInThisIsolate.delete(key)
+      throw fault
+    }
   }
 
   /**

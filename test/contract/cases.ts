@@ -8,6 +8,7 @@ import { canonicalHostCases } from './canonical-host.cases.ts'
 import { confirmCases } from './confirm.cases.ts'
 import { confirmedCases } from './confirmed.cases.ts'
 import { deviceCases } from './device.cases.ts'
+import { dpopCases } from './dpop.cases.ts'
 import type { ContractCase } from './define.ts'
 import { faultCases } from './faults.cases.ts'
 import { intentCases } from './intent.cases.ts'
@@ -23,4 +24,4 @@ export type { ContractCase } from './define.ts'
 export type { StoreHarness, RawRecords } from './harness.ts'
 
 /** All HTTP contract cases, grouped by endpoint, and the store contract every store meets. */
-export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...confirmCases, ...confirmedCases, ...intentCases, ...callbackCases, ...tokenCases, ...refreshCases, ...deviceCases, ...landingCases, ...headersCases, ...limitsCases, ...refusalCases, ...faultCases, ...storeCases]
+export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...confirmCases, ...confirmedCases, ...intentCases, ...callbackCases, ...tokenCases, ...refreshCases, ...dpopCases, ...deviceCases, ...landingCases, ...headersCases, ...limitsCases, ...refusalCases, ...faultCases, ...storeCases]

@@ -79,6 +79,7 @@ export const deviceCases = [
       token_endpoint_auth_methods_supported: ['none'],
       code_challenge_methods_supported: ['S256'],
       scopes_supported: ['api', 'read'],
+      dpop_signing_alg_values_supported: ['ES256', 'EdDSA', 'Ed25519', 'PS256', 'RS256'],
     })
   }),
 
@@ -128,6 +129,7 @@ export const deviceCases = [
         save: (...args) => store.save(...args),
         claim: (...args) => store.claim(...args),
         findDevice: (...args) => store.findDevice(...args),
+        rememberProof: (...args) => store.rememberProof(...args),
         saveDevice: async (userCode, record, ttl) => {
           drawn.push(record.cc)
           if (collisions > 0) return (collisions--, 'exists')
@@ -170,6 +172,7 @@ export const deviceCases = [
         save: (...args) => store.save(...args),
         claim: (...args) => store.claim(...args),
         findDevice: (...args) => store.findDevice(...args),
+        rememberProof: (...args) => store.rememberProof(...args),
         saveDevice: (userCode, record, ttl) => (saves.push(userCode), store.saveDevice(userCode, record, ttl)),
       }),
     })

@@ -48,6 +48,8 @@ export interface RawRecords {
   getDevice(userCode: string): Promise<unknown>
   /** When the backend itself will drop the entry (Unix seconds), if it says. */
   expiration(challenge: string): Promise<number | undefined>
+  /** The DPoP replay cache's value for a proof key, parsed from JSON, or `null`. */
+  getProof(key: string): Promise<unknown>
   /** How many flow records exist. */
   count(): Promise<number>
 }

@@ -200,6 +200,7 @@ export const limitsCases = [
         claim: (...args) => store.claim(...args),
         saveDevice: (...args) => store.saveDevice(...args),
         findDevice: (...args) => (lookups++, store.findDevice(...args)),
+        rememberProof: (...args) => store.rememberProof(...args),
       }),
     })
     const userCode = await deviceUserCode(relay, '198.51.100.1')

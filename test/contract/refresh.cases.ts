@@ -6,6 +6,7 @@
  */
 import { strict as assert } from 'node:assert'
 import { importRefreshSealKeys, openRefreshToken } from '../../src/refresh-seal.ts'
+import { keyPair, oauth4webapiProof, oauth4webapiThumbprint } from '../support/dpop-proofs.ts'
 import { assertJsonError, assertSealedTokens, contract, sealedFor } from './define.ts'
 import type { Start } from './define.ts'
 import { RELAY_ORIGIN, TEST_ENV } from './harness.ts'
@@ -22,10 +23,10 @@ function exchangeForm(verifier: string): Record<string, string> {
   return { grant_type: 'authorization_code', code: CODE, redirect_uri: `${RELAY_ORIGIN}/callback`, code_verifier: verifier }
 }
 
-function refresh(relay: RelayUnderTest, refreshToken: string, extra: Record<string, string> = {}): Promise<Response> {
+function refresh(relay: RelayUnderTest, refreshToken: string, extra: Record<string, string> = {}, proof?: string): Promise<Response> {
   return relay.fetch('/token', {
     method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...(proof === undefined ? {} : { DPoP: proof }) },
     body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, ...extra }),
   })
 }
@@ -70,11 +71,13 @@ export const refreshCases = [
     assert.equal(second.payload.generation, 2)
   }),
 
-  contract('refresh: a token bound to a DPoP key stays bound to it in the next generation', async (start) => {
-    const relay = await start()
-    const jkt = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs'
+  contract('refresh: a token bound to a DPoP key, refreshed with a proof of that key, stays bound to it in the next generation', async (start) => {
+    // The real clock, as the proof's iat is the real time.
+    const relay = await start({ clock: () => Date.now() })
+    const pair = await keyPair('ES256', 'app')
+    const jkt = await oauth4webapiThumbprint(pair)
     relay.unity.expectTokenCall({ grant_type: 'refresh_token', refresh_token: 'rt-456' }, { status: 200, body: ROTATED })
-    const renewed = await assertSealedTokens(relay, await refresh(relay, await sealedFor(relay, 'rt-456', { jkt, generation: 4 })), ROTATED)
+    const renewed = await assertSealedTokens(relay, await refresh(relay, await sealedFor(relay, 'rt-456', { jkt, generation: 4 }), {}, await oauth4webapiProof(pair)), ROTATED)
     assert.equal(renewed.payload.jkt, jkt)
     assert.equal(renewed.payload.generation, 5)
   }),

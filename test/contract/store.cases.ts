@@ -34,6 +34,11 @@ function freshUserCode(): string {
 
 const now = () => Math.floor(Date.now() / 1000)
 
+/** A replay-cache key no other case uses: 43 characters of base64url, like a SHA-256. */
+function freshProofKey(): string {
+  return freshChallenge()
+}
+
 function codeRecord(code: string, exp = now() + 120): CodeRecord {
   return { code, redirect_uri: 'https://relay.example.com/callback', exp }
 }
@@ -204,5 +209,33 @@ export const storeCases: readonly ContractCase[] = [
     assert.equal((await store.claim(challenge, start + CLAIM_LEASE_SECONDS)).kind, 'busy', 'still held by the takeover')
     await takeover.consume()
     assert.deepEqual(await raw.get(challenge), { spent: true, exp: record.exp })
+  }),
+
+  storeCase('proof replay cache: a proof key is new once, then seen until its window ends; the record holds only that end', async (store, raw) => {
+    const key = freshProofKey()
+    const until = now() + 60
+    assert.equal(await store.rememberProof(key, until, now()), 'new')
+    assert.deepEqual(await raw.getProof(key), { proof: true, exp: until })
+    assert.equal(await store.rememberProof(key, until, now()), 'seen')
+    assert.equal(await store.rememberProof(key, until + 30, now() + 10), 'seen', 'a later window does not renew it')
+    assert.deepEqual(await raw.getProof(key), { proof: true, exp: until }, 'a seen key is left as it is')
+    const other = freshProofKey()
+    assert.equal(await store.rememberProof(other, until, now()), 'new', 'another proof is its own key')
+    assert.equal(await raw.get(key), null, 'not a flow key')
+    assert.equal(await raw.getDevice(key), null, 'not a device key')
+  }),
+
+  storeCase('proof replay cache: of ten uses of one proof at once, exactly one is new', async (store) => {
+    for (let round = 0; round < 3; round++) {
+      const key = freshProofKey()
+      const uses = await Promise.all(Array.from({ length: 10 }, () => store.rememberProof(key, now() + 60, now())))
+      assert.equal(uses.filter((use) => use === 'new').length, 1, `round ${round}: ${uses.join(' ')}`)
+    }
+  }),
+
+  storeCase('proof replay cache: a key that is not a 43-character hash is never stored', async (store) => {
+    for (const key of ['', 'short', `${freshProofKey()}x`, '../flow:abcdefghijklmnopqrstuvwxyz0123456789', 'a'.repeat(42) + '=']) {
+      await assert.rejects(store.rememberProof(key, now() + 60, now()), RangeError, key)
+    }
   }),
 ]

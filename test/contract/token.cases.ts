@@ -92,6 +92,7 @@ export const tokenCases = [
       save: store.save.bind(store),
       saveDevice: store.saveDevice.bind(store),
       findDevice: store.findDevice.bind(store),
+      rememberProof: store.rememberProof.bind(store),
       async claim(challenge, nowSeconds) {
         if (++arrived === pickups) allArrived()
         await everyoneHere
@@ -285,6 +286,7 @@ export const tokenCases = [
         claim: (...args) => (reads++, store.claim(...args)),
         saveDevice: store.saveDevice.bind(store),
         findDevice: store.findDevice.bind(store),
+        rememberProof: store.rememberProof.bind(store),
       }),
     })
     const flow = await relay.authorize()
@@ -300,6 +302,7 @@ export const tokenCases = [
       claim: () => Promise.reject(new Error('KV get failed for flow:secret-key-material')),
       saveDevice: store.saveDevice.bind(store),
       findDevice: store.findDevice.bind(store),
+      rememberProof: store.rememberProof.bind(store),
     })
     const relay = await start({ wrapStore: failing })
     const flow = await relay.authorize()

@@ -16,7 +16,8 @@ import type { CodeStore } from '../../src/store.ts'
 import { userCodeFor } from '../../src/user-code.ts'
 import { contract, sealedFor } from '../contract/define.ts'
 import type { ContractCase } from '../contract/define.ts'
-import type { RelayUnderTest } from '../contract/harness.ts'
+import type { RelayOptions, RelayUnderTest } from '../contract/harness.ts'
+import { keyPair, oauth4webapiProof } from '../support/dpop-proofs.ts'
 import { dpopProperties } from './dpop.ts'
 
 /** Every generated secret carries this, so a log line holding one is easy to spot. */
@@ -168,15 +169,57 @@ const tokenRequests: fc.Arbitrary<Send> = fc
     duplicate: fc.option(fc.constantFrom('grant_type', 'code_verifier', 'refresh_token'), { nil: undefined }),
     // A token the relay sealed around a secret, as it is or with one character changed.
     sealed: rarely(fc.record({ tamper: fc.option(fc.nat(), { nil: undefined }), character: fc.constantFrom('A', '_', '.', '%') })),
+    // A DPoP header: a fresh valid proof, the last valid one again (a replay), one for another URL,
+    // one with a character changed, two headers, or garbage.
+    // Valid ones are drawn often enough that some reach the replay cache on a request that is refused later.
+    dpop: fc.oneof(
+      { arbitrary: fc.constant(undefined), weight: 3 },
+      { arbitrary: fc.constant({ kind: 'valid' as const }), weight: 2 },
+      fc.constant({ kind: 'replay' as const }),
+      fc.constant({ kind: 'elsewhere' as const }),
+      fc.constant({ kind: 'twice' as const }),
+      fc.record({ kind: fc.constant('tampered' as const), at: fc.nat(), character: fc.constantFrom('A', '_', '.', ',') }),
+      fc.record({ kind: fc.constant('garbage' as const), value: fc.oneof(text, secret) }),
+    ),
   })
-  .map(({ contentType, duplicate, sealed, ...params }) => async (relay) => {
+  .map(({ contentType, duplicate, sealed, dpop, ...params }) => async (relay) => {
     if (sealed) {
       const token = await sealedFor(relay, `rt-${SECRET_MARK}`)
       const at = sealed.tamper === undefined ? -1 : sealed.tamper % token.length
       params.refresh_token = at < 0 ? token : token.slice(0, at) + sealed.character + token.slice(at + 1)
     }
-    return relay.fetch('/token', { method: 'POST', headers: contentType === undefined ? {} : { 'Content-Type': contentType }, body: query(params, duplicate) })
+    const headers = new Headers(contentType === undefined ? {} : { 'Content-Type': contentType })
+    for (const proof of dpop ? await dpopHeaders(dpop) : []) headers.append('DPoP', proof)
+    return relay.fetch('/token', { method: 'POST', headers, body: query(params, duplicate) })
   })
+
+/** The last valid proof the /token property sent, for its replays. */
+let lastProof: string | undefined
+
+/** The DPoP header values for one drawn kind of proof. */
+async function dpopHeaders(drawn: { kind: 'valid' | 'replay' | 'elsewhere' | 'twice' } | { kind: 'tampered'; at: number; character: string } | { kind: 'garbage'; value: string }): Promise<string[]> {
+  const pair = await keyPair('ES256', 'fuzz')
+  switch (drawn.kind) {
+    case 'valid':
+      lastProof = await oauth4webapiProof(pair)
+      return [lastProof]
+    case 'replay':
+      lastProof ??= await oauth4webapiProof(pair)
+      return [lastProof]
+    case 'elsewhere':
+      return [await oauth4webapiProof(pair, { url: 'https://elsewhere.example.com/token' })]
+    case 'twice':
+      return [await oauth4webapiProof(pair), await oauth4webapiProof(pair)]
+    case 'tampered': {
+      const proof = await oauth4webapiProof(pair)
+      const at = drawn.at % proof.length
+      return [proof.slice(0, at) + drawn.character + proof.slice(at + 1)]
+    }
+    case 'garbage':
+      // A header value is bytes without line breaks or NUL; Headers would refuse anything else rather than send it.
+      return [drawn.value.replace(/[^\x20-\x7e]/g, '')]
+  }
+}
 
 const deviceAuthorizationRequests: fc.Arbitrary<Send> = fc
   .record({
@@ -200,10 +243,11 @@ const deviceEntryRequests: fc.Arbitrary<Send> = fc
  * A property over one endpoint: generated requests against one relay whose store and Unity are
  * spied on. Unity answers any call with tokens, so a Unity call made on a 4xx would show.
  */
-export function endpointProperty(endpoint: string, requests: fc.Arbitrary<Send>, numRuns: number): ContractCase {
+export function endpointProperty(endpoint: string, requests: fc.Arbitrary<Send>, numRuns: number, options: RelayOptions = {}): ContractCase {
   return contract(`fuzz: ${endpoint} (${numRuns} cases): no 5xx, nothing stored or sent to Unity on a 4xx, no reflection, no secret in logs`, async (start) => {
     const observed: Observed = { saves: 0, unityCalls: 0 }
     const relay = await start({
+      ...options,
       wrapStore: (store): CodeStore =>
         new Proxy(store, {
           get(target, property) {
@@ -211,7 +255,10 @@ export function endpointProperty(endpoint: string, requests: fc.Arbitrary<Send>,
             if (typeof value !== 'function') return value
             return (...args: unknown[]) => {
               if (property === 'confirm' || property === 'save' || property === 'saveDevice') observed.saves++
-              return (value as (...a: unknown[]) => unknown).apply(target, args)
+              const result = (value as (...a: unknown[]) => unknown).apply(target, args)
+              // The replay cache writes only for a proof it had not seen.
+              if (property === 'rememberProof') return (result as Promise<string>).then((use) => (use === 'new' && observed.saves++, use))
+              return result
             }
           },
         }),
@@ -257,7 +304,8 @@ export function fuzzProperties(numRuns: number): readonly ContractCase[] {
     endpointProperty('GET /authorize', authorizeRequests, numRuns),
     endpointProperty('POST /authorize', decisionRequests, numRuns),
     endpointProperty('GET /callback', callbackRequests, numRuns),
-    endpointProperty('POST /token', tokenRequests, numRuns),
+    // The real clock: the DPoP proofs sent are made at the real time.
+    endpointProperty('POST /token', tokenRequests, numRuns, { clock: () => Date.now() }),
     endpointProperty('POST /device_authorization', deviceAuthorizationRequests, numRuns),
     endpointProperty('GET /device', deviceEntryRequests, numRuns),
     ...dpopProperties(numRuns),

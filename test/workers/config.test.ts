@@ -45,7 +45,17 @@ describe('parseConfig', () => {
       rateLimits: DEFAULT_RATE_LIMITS,
       refreshTokens: 'sealed',
       refreshSealSecrets: ['a-refresh-seal-secret-of-32-bytes!!'],
+      requireDpop: false,
     })
+  })
+
+  it('reads REQUIRE_DPOP, which needs sealed refresh tokens', () => {
+    expect(parseConfig({ ...VALID, REQUIRE_DPOP: 'true' }).requireDpop).toBe(true)
+    expect(parseConfig({ ...VALID, REQUIRE_DPOP: 'false' }).requireDpop).toBe(false)
+    expect(parseConfig({ ...VALID, REFRESH_TOKENS: 'passthrough', REQUIRE_DPOP: 'false' }).requireDpop).toBe(false)
+    const passthrough = problem({ ...VALID, REFRESH_TOKENS: 'passthrough', REQUIRE_DPOP: 'true' })
+    expect(passthrough.description).toContain('REQUIRE_DPOP needs REFRESH_TOKENS=sealed')
+    expect((passthrough.cause as BadSettings).names).toEqual(['REQUIRE_DPOP'])
   })
 
   it('reads the refresh-token settings: sealed needs REFRESH_SEAL_SECRET, passthrough does not', () => {
@@ -165,6 +175,8 @@ describe('parseConfig', () => {
     ['REFRESH_TOKENS', { REFRESH_TOKENS: 'sealed-ish' }],
     ['REFRESH_TOKENS', { REFRESH_TOKENS: 'Sealed' }],
     ['REFRESH_TOKENS', { REFRESH_TOKENS: 'off' }],
+    ['REQUIRE_DPOP', { REQUIRE_DPOP: 'yes' }],
+    ['REQUIRE_DPOP', { REQUIRE_DPOP: 'TRUE' }],
     ['REFRESH_SEAL_SECRET', { REFRESH_SEAL_SECRET: undefined }],
     ['REFRESH_SEAL_SECRET', { REFRESH_SEAL_SECRET: '  ' }],
     ['REFRESH_SEAL_SECRET', { REFRESH_SEAL_SECRET: 'x'.repeat(31) }],

@@ -52,6 +52,7 @@ describe('storage operations per completed login, with one pending poll', () => 
           readDevice: () => (count('readDevice'), stub.readDevice()),
           beginPickup: (nowSeconds, leaseId) => (count('beginPickup'), stub.beginPickup(nowSeconds, leaseId)),
           finishPickup: (leaseId, how) => (count('finishPickup'), stub.finishPickup(leaseId, how)),
+          rememberProof: (untilSeconds) => (count('rememberProof'), stub.rememberProof(untilSeconds)),
         }
       },
     }

@@ -6,9 +6,9 @@
 import { env } from 'cloudflare:workers'
 import { listDurableObjectIds, runInDurableObject } from 'cloudflare:test'
 import type { AuthFlows } from '../../src/index.ts'
-import { DURABLE_OBJECT_DEVICE_PREFIX, DURABLE_OBJECT_FLOW_PREFIX, DurableObjectCodeStore } from '../../src/stores/durable-object.ts'
+import { DURABLE_OBJECT_DEVICE_PREFIX, DURABLE_OBJECT_FLOW_PREFIX, DURABLE_OBJECT_PROOF_PREFIX, DurableObjectCodeStore } from '../../src/stores/durable-object.ts'
 import { FLOW_OBJECT_RECORD_KEY } from '../../src/stores/flow-object.ts'
-import { WORKERS_KV_CONFIRMED_PREFIX, WORKERS_KV_DEVICE_PREFIX, WORKERS_KV_KEY_PREFIX, WorkersKvCodeStore } from '../../src/stores/workers-kv.ts'
+import { WORKERS_KV_CONFIRMED_PREFIX, WORKERS_KV_DEVICE_PREFIX, WORKERS_KV_KEY_PREFIX, WORKERS_KV_PROOF_PREFIX, WorkersKvCodeStore } from '../../src/stores/workers-kv.ts'
 import type { StoreHarness } from '../contract/cases.ts'
 
 /** The key that holds a flow's value on Workers KV: its result, else its confirmation (kept under a key of its own). */
@@ -25,6 +25,7 @@ export const workersKvHarness: StoreHarness = {
       raw: {
         get: async (challenge) => kv.get(await workersKvFlowKey(kv, challenge), 'json'),
         getDevice: (userCode) => kv.get(WORKERS_KV_DEVICE_PREFIX + userCode, 'json'),
+        getProof: (key) => kv.get(WORKERS_KV_PROOF_PREFIX + key, 'json'),
         async expiration(challenge) {
           const key = await workersKvFlowKey(kv, challenge)
           const { keys } = await kv.list({ prefix: key })
@@ -66,16 +67,17 @@ export const durableObjectHarness: StoreHarness = {
       raw: {
         get: (challenge) => objectRecord(DURABLE_OBJECT_FLOW_PREFIX + challenge),
         getDevice: (userCode) => objectRecord(DURABLE_OBJECT_DEVICE_PREFIX + userCode),
+        getProof: (key) => objectRecord(DURABLE_OBJECT_PROOF_PREFIX + key),
         async expiration(challenge) {
           const alarm = await runInDurableObject(flowObject(DURABLE_OBJECT_FLOW_PREFIX + challenge), (_instance: AuthFlows, state) => state.storage.getAlarm())
           return alarm === null ? undefined : Math.floor(alarm / 1000)
         },
-        // Object names cannot be listed, so every object is asked whether it holds a flow record.
+        // Object names cannot be listed, so every object is asked whether it holds a flow record (not a device's or a proof's).
         async count() {
           let flows = 0
           for (const id of await listDurableObjectIds(env.AUTH_FLOWS)) {
             const value = await runInDurableObject(env.AUTH_FLOWS.get(id), (_instance: AuthFlows, state) => state.storage.kv.get(FLOW_OBJECT_RECORD_KEY))
-            if (typeof value === 'object' && value !== null && !('cc' in value)) flows++
+            if (typeof value === 'object' && value !== null && !('cc' in value) && !('proof' in value)) flows++
           }
           return flows
         },
