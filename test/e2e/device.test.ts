@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import * as client from 'openid-client'
 import type { Page } from 'playwright-core'
 import { deviceLogin } from '../../dev/device-login.ts'
 import { assertActive, assertTokenBody, CONFIRM_HEADING, decide, heading, newContext, pressAfterReading, requestsTo, screenshots, signIn } from './flow.ts'
@@ -123,4 +124,36 @@ test('4. a wrong code is refused with a plain message, and the device keeps wait
   stop.abort()
   await assert.rejects(tokens)
   assert.deepEqual(toUnity, [])
+})
+
+test('5. a stolen DPoP-bound refresh token is useless to a thief, with no key or their own, while the device keeps refreshing with its key', TEST, async (t) => {
+  const { standin, relay, browser } = setup()
+  const context = await newContext(browser)
+  t.after(() => context.close())
+  const page = await context.newPage()
+  // The device: openid-client, unchanged, with its own DPoP key (RFC 9449).
+  const config = await client.discovery(new URL(relay.url), 'e2e-device', undefined, client.None(), { algorithm: 'oauth2', execute: [client.allowInsecureRequests] })
+  assert.ok(config.serverMetadata().dpop_signing_alg_values_supported?.includes('ES256'), 'the metadata advertises DPoP')
+  const DPoP = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'))
+  const device = await client.initiateDeviceAuthorization(config, { scope: 'api' })
+  const polled = client.pollDeviceAuthorizationGrant(config, device, undefined, { DPoP })
+  polled.catch(() => {})
+  await page.goto(device.verification_uri_complete ?? '')
+  await confirmDevice(page, device.user_code, 'Continue')
+  await signIn(page, standin)
+  await decide(page, relay.url, 'Allow')
+  const tokens = await polled
+  const stolen = tokens.refresh_token
+  assert.ok(stolen, 'the device holds a sealed refresh token')
+
+  // The thief copied it off the device, but not the device's key.
+  const bare = await fetch(new URL('/token', relay.url), { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: stolen }) })
+  assert.equal(bare.status, 400)
+  assert.equal(((await bare.json()) as { error: string }).error, 'invalid_grant', 'without a proof')
+  const thief = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'))
+  await assert.rejects(client.refreshTokenGrant(config, stolen, undefined, { DPoP: thief }), (error: { error?: string }) => error.error === 'invalid_grant', 'with a proof of another key')
+
+  const refreshed = await client.refreshTokenGrant(config, stolen, undefined, { DPoP })
+  const body = libraryTokens({ ...refreshed })
+  await assertActive(standin, BASIC_CLIENT, body.access_token as string)
 })
