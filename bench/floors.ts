@@ -34,6 +34,7 @@ export interface BenchDeps {
 }
 
 const encoder = new TextEncoder()
+const decoder = new TextDecoder()
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 
 /** The floors' own minimal encoder, so a floor never benefits from the relay's codec. */
@@ -157,11 +158,35 @@ export function createBenchApp(deps: BenchDeps): Hono {
     const key = await floorSealKey
     const opened = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: sealed.subarray(0, 12) }, key, sealed.subarray(12)).catch(() => null)
     if (!opened) return c.json({ error: 'invalid_grant' }, 400)
-    const [inner, grant, generation] = JSON.parse(new TextDecoder().decode(opened)) as [string, string, number]
+    const [inner, grant, generation] = JSON.parse(decoder.decode(opened)) as [string, string, number]
     if (!(await kv.get(`floor-grant:${grant}`))) return c.json({ error: 'invalid_grant' }, 400)
     const response = await fetch(deps.tokenEndpoint, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `grant_type=refresh_token&refresh_token=${inner}` })
     const body = await response.text()
     const next = await floorSeal(key, [inner, grant, generation + 1])
+    return c.body(body.replace('"bench-refresh-token"', JSON.stringify(next)), 200, { 'Content-Type': 'application/json' })
+  })
+
+  // A DPoP-bound refresh's floor: the refresh floor, plus one ES256 proof verified (its key imported from
+  // the header, the thumbprint hashed, htm, htu and iat checked) and one store put for its jti.
+  app.post('/bench/floor/refresh-dpop', async (c) => {
+    const [head = '', claims = '', signature = ''] = (c.req.header('DPoP') ?? '').split('.')
+    const header = JSON.parse(decoder.decode(decode(head))) as { jwk: { kty: string; crv: string; x: string; y: string } }
+    const { kty, crv, x, y } = header.jwk
+    const proofKey = await crypto.subtle.importKey('jwk', { kty, crv, x, y }, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify'])
+    const signed = await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, proofKey, decode(signature), encoder.encode(`${head}.${claims}`))
+    const proof = JSON.parse(decoder.decode(decode(claims))) as { htm: string; htu: string; iat: number; jti: string }
+    if (!signed || proof.htm !== 'POST' || proof.htu !== new URL(c.req.url).href || Math.abs(proof.iat - Date.now() / 1000) > 60) return c.json({ error: 'invalid_dpop_proof' }, 400)
+    const jkt = await sha256(JSON.stringify({ crv, kty, x, y }))
+    await kv.put(`floor-proof:${await sha256(`${jkt}.${proof.jti}`)}`, { exp: proof.iat + 60 }, 60)
+    const sealed = decode(new URLSearchParams(await c.req.text()).get('refresh_token') ?? '')
+    const key = await floorSealKey
+    const opened = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: sealed.subarray(0, 12) }, key, sealed.subarray(12)).catch(() => null)
+    if (!opened) return c.json({ error: 'invalid_grant' }, 400)
+    const [inner, grant, generation, bound] = JSON.parse(decoder.decode(opened)) as [string, string, number, string | null]
+    if (bound !== jkt || !(await kv.get(`floor-grant:${grant}`))) return c.json({ error: 'invalid_grant' }, 400)
+    const response = await fetch(deps.tokenEndpoint, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `grant_type=refresh_token&refresh_token=${inner}` })
+    const body = await response.text()
+    const next = await floorSeal(key, [inner, grant, generation + 1, bound])
     return c.body(body.replace('"bench-refresh-token"', JSON.stringify(next)), 200, { 'Content-Type': 'application/json' })
   })
 
@@ -225,19 +250,19 @@ export function createBenchApp(deps: BenchDeps): Hono {
   })
   // Refresh tokens for the relay (sealed as a pickup seals them) or for the floor (its own format), one grant each.
   app.post('/bench/mint-refresh', async (c) => {
-    const { design, n } = await c.req.json<{ design: 'relay' | 'floor'; n: number }>()
+    const { design, n, jkt } = await c.req.json<{ design: 'relay' | 'floor'; n: number; jkt?: string }>()
     const now = Math.floor(Date.now() / 1000)
     if (design === 'floor') {
       const key = await floorSealKey
       return c.json(await Promise.all(Array.from({ length: n }, async () => {
         const grant = crypto.randomUUID()
         await kv.put(`floor-grant:${grant}`, { generation: 0 }, 600)
-        return floorSeal(key, ['bench-refresh-token', grant, 0])
+        return floorSeal(key, ['bench-refresh-token', grant, 0, jkt ?? null])
       })))
     }
     const keys = await importRefreshSealKeys([settings.REFRESH_SEAL_SECRET ?? ''])
     return c.json(await Promise.all(Array.from({ length: n }, () =>
-      sealRefreshToken(keys, { unityRefreshToken: 'bench-refresh-token', grantId: newGrantId(), generation: 0, scope: 'api', issuedAt: now }),
+      sealRefreshToken(keys, { unityRefreshToken: 'bench-refresh-token', grantId: newGrantId(), generation: 0, scope: 'api', issuedAt: now, ...(jkt === undefined ? {} : { jkt }) }),
     )))
   })
   app.post('/bench/peer-seed', async (c) => {

@@ -88,6 +88,35 @@ const refreshes = (path: string, design: 'relay' | 'floor') => async (server: Be
   return (i: number): Request => ({ method: 'POST', path, headers: FORM, body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(tokens[i % tokens.length]!)}` })
 }
 
+/** base64url without padding, in the runner (Node). */
+const b64url = (bytes: ArrayBuffer | Uint8Array): string => Buffer.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)).toString('base64url')
+
+/**
+ * Refreshes of tokens bound to one ES256 key, each with its own DPoP proof (RFC 9449 §4.2) for
+ * `path`, signed in the runner before the run, so the server only verifies.
+ */
+const dpopRefreshes = (path: string, design: 'relay' | 'floor') => async (server: BenchServer, _tag: string, n: number) => {
+  const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair
+  const { kty, crv, x, y } = (await crypto.subtle.exportKey('jwk', pair.publicKey)) as JsonWebKey
+  // RFC 7638: the required members in lexicographic order.
+  const jkt = b64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify({ crv, kty, x, y }))))
+  const tokens: string[] = []
+  for (let from = 0; from < n; from += 2000) tokens.push(...(await post<string[]>(server, '/bench/mint-refresh', { design, n: Math.min(2000, n - from), jkt })))
+  const head = b64url(new TextEncoder().encode(JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk: { kty, crv, x, y } })))
+  const htu = new URL(path, server.url).href
+  const proofs = await Promise.all(tokens.map(async () => {
+    const claims = b64url(new TextEncoder().encode(JSON.stringify({ jti: crypto.randomUUID(), htm: 'POST', htu, iat: Math.floor(Date.now() / 1000) })))
+    const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, new TextEncoder().encode(`${head}.${claims}`))
+    return `${head}.${claims}.${b64url(signature)}`
+  }))
+  return (i: number): Request => ({
+    method: 'POST',
+    path,
+    headers: { ...FORM, DPoP: proofs[i % proofs.length]! },
+    body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(tokens[i % tokens.length]!)}`,
+  })
+}
+
 /** Every scenario, in the order runs are interleaved. `confirmPage` adds the issue-7 variants. */
 export function scenarios(confirmPage: boolean): Scenario[] {
   const authorizePath = `/authorize?code_challenge=${CHALLENGE}&code_challenge_method=S256`
@@ -131,6 +160,8 @@ export function scenarios(confirmPage: boolean): Scenario[] {
     { id: 'token', label: 'POST /token exchange (stub Unity)', floor: 'floor-token', status: 200, stateless: false, prepare: exchange('/token') },
     { id: 'floor-refresh', label: 'refresh floor (AES-GCM open and seal, one get)', status: 200, stateless: false, prepare: refreshes('/bench/floor/refresh', 'floor') },
     { id: 'refresh', label: 'POST /token refresh, sealed (stub Unity)', floor: 'floor-refresh', status: 200, stateless: false, noTarget: true, prepare: refreshes('/token', 'relay') },
+    { id: 'floor-refresh-dpop', label: 'DPoP refresh floor (the refresh floor, an ES256 proof, one put)', status: 200, stateless: false, prepare: dpopRefreshes('/bench/floor/refresh-dpop', 'floor') },
+    { id: 'refresh-dpop', label: 'POST /token refresh, sealed and DPoP-bound (stub Unity)', floor: 'floor-refresh-dpop', status: 200, stateless: false, noTarget: true, prepare: dpopRefreshes('/token', 'relay') },
     { id: 'peer-authorize', label: 'peer: authorize (state put in KV)', status: 302, stateless: true, prepare: fixed({ path: `/bench/peer/authorize?code_challenge=${CHALLENGE}` }) },
     {
       id: 'peer-callback',
