@@ -59,6 +59,10 @@ export interface Config {
    * Always at least the current one with `sealed`; with `passthrough` whatever is set, unused.
    */
   readonly refreshSealSecrets: readonly string[]
+  /** `REFRESH_GRANT_TTL_SECONDS`: how long a grant refreshes after its pickup, whatever Unity's token says. */
+  readonly refreshGrantTtlSeconds: number
+  /** `REFRESH_REUSE_GRACE_SECONDS`: how long the previous generation still gets its successor's answer. */
+  readonly refreshReuseGraceSeconds: number
 }
 
 /** Raw settings: Workers `env`, or `Deno.env.toObject()`. Non-string values are ignored. */
@@ -69,6 +73,10 @@ export const MIN_STATE_SECRET_BYTES = 32
 
 const STATE_TTL_RANGE = { min: 60, max: 3600, fallback: 600 } as const
 const CODE_TTL_RANGE = { min: KV_MIN_EXPIRATION_TTL_SECONDS, max: 600, fallback: 120 } as const
+/** An hour to a year: past a year Unity's own refresh token has ended anyway; default 90 days. */
+const GRANT_TTL_RANGE = { min: 3600, max: 31_536_000, fallback: 7_776_000 } as const
+/** Up to a minute: long enough for an app's concurrent refreshes, short enough that a thief's replay still trips. */
+const REUSE_GRACE_RANGE = { min: 0, max: 60, fallback: 10 } as const
 
 /**
  * Validates settings and returns a {@link Config}.
@@ -169,6 +177,8 @@ export function parseConfig(source: ConfigSource): Config {
   for (const [name, value] of [['REFRESH_SEAL_SECRET', sealCurrent], ['REFRESH_SEAL_SECRET_PREVIOUS', sealPrevious]] as const) {
     if (value !== undefined && (value === current || value === previous)) problem(name, 'must differ from STATE_SECRET and STATE_SECRET_PREVIOUS')
   }
+  const refreshGrantTtlSeconds = seconds('REFRESH_GRANT_TTL_SECONDS', GRANT_TTL_RANGE)
+  const refreshReuseGraceSeconds = seconds('REFRESH_REUSE_GRACE_SECONDS', REUSE_GRACE_RANGE)
 
   if (problems.length > 0) {
     throw new RelayError('misconfigured', `Check the relay's settings: ${problems.join('; ')}.`, { cause: new BadSettings([...badSettings]) })
@@ -192,6 +202,8 @@ export function parseConfig(source: ConfigSource): Config {
     codeStore,
     refreshTokens,
     refreshSealSecrets: sealCurrent === undefined ? [] : sealPrevious === undefined ? [sealCurrent] : [sealCurrent, sealPrevious],
+    refreshGrantTtlSeconds,
+    refreshReuseGraceSeconds,
   }
 }
 

@@ -9,6 +9,8 @@ import { RelayError } from '../errors.ts'
 import { assertUserCode, USER_CODE_PATTERN } from '../store.ts'
 import type { CodeStore, DeviceRecord, FlowRecord, FlowWriteResult, Pickup, SaveCondition, SaveResult } from '../store.ts'
 import { newLeaseId } from './flow-state.ts'
+import { LOST_ANSWER } from './grant-state.ts'
+import type { GrantAnswer, GrantRecord, GrantRefresh, GrantRule } from './grant-state.ts'
 import type { FlowObjectApi } from './flow-object.ts'
 
 /** Object names: this prefix followed by the PKCE `code_challenge`. */
@@ -16,6 +18,9 @@ export const DURABLE_OBJECT_FLOW_PREFIX = 'flow:'
 
 /** Object names: this prefix followed by the user code. */
 export const DURABLE_OBJECT_DEVICE_PREFIX = 'device:'
+
+/** Object names: this prefix followed by the grant id. One object per grant serialises its refreshes. */
+export const DURABLE_OBJECT_GRANT_PREFIX = 'grant:'
 
 /** The part of a `DurableObjectNamespace` binding the store uses. */
 export interface FlowObjectNamespace<Id> {
@@ -26,6 +31,7 @@ export interface FlowObjectNamespace<Id> {
 /** Stores each record in its own `AuthFlows` Durable Object, named `flow:<challenge>` or `device:<user_code>`. */
 export class DurableObjectCodeStore<Id> implements CodeStore {
   readonly #objects: FlowObjectNamespace<Id>
+  readonly rotation = 'enforced'
 
   /** @throws {RelayError} `misconfigured` when the binding is missing. */
   constructor(objects: FlowObjectNamespace<Id> | undefined, bindingName = 'AUTH_FLOWS') {
@@ -70,6 +76,31 @@ export class DurableObjectCodeStore<Id> implements CodeStore {
     if (!USER_CODE_PATTERN.test(userCode)) return null
     const record = await this.#object(DURABLE_OBJECT_DEVICE_PREFIX + userCode).readDevice()
     return record && record.exp > nowSeconds ? record : null
+  }
+
+  /** The object's alarm removes the record at `record.exp`. */
+  async startGrant(grantId: string, record: GrantRecord, _nowSeconds: number): Promise<void> {
+    await this.#object(DURABLE_OBJECT_GRANT_PREFIX + grantId).startGrant(record)
+  }
+
+  /** The grant's object decides and hands out a lease; this Worker asks Unity and reports back. */
+  async refreshGrant(grantId: string, generation: number, rule: GrantRule, exchange: () => Promise<GrantAnswer>): Promise<GrantRefresh> {
+    const object = this.#object(DURABLE_OBJECT_GRANT_PREFIX + grantId)
+    const leaseId = newLeaseId()
+    const step = await object.beginRefresh(generation, rule, leaseId)
+    if (step.kind !== 'lease') return step
+    let answer: GrantAnswer
+    try {
+      answer = await exchange()
+    } catch (fault) {
+      await object.finishRefresh(leaseId, LOST_ANSWER).catch(() => {})
+      throw fault
+    }
+    return { kind: 'answered', answer: await object.finishRefresh(leaseId, answer) }
+  }
+
+  async revokeGrant(grantId: string, nowSeconds: number): Promise<void> {
+    await this.#object(DURABLE_OBJECT_GRANT_PREFIX + grantId).revokeGrant(nowSeconds)
   }
 
   #object(name: string): FlowObjectApi {

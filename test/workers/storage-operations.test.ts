@@ -52,6 +52,10 @@ describe('storage operations per completed login, with one pending poll', () => 
           readDevice: () => (count('readDevice'), stub.readDevice()),
           beginPickup: (nowSeconds, leaseId) => (count('beginPickup'), stub.beginPickup(nowSeconds, leaseId)),
           finishPickup: (leaseId, how) => (count('finishPickup'), stub.finishPickup(leaseId, how)),
+          startGrant: (record) => (count('startGrant'), stub.startGrant(record)),
+          beginRefresh: (generation, rule, leaseId) => (count('beginRefresh'), stub.beginRefresh(generation, rule, leaseId)),
+          finishRefresh: (leaseId, answer) => (count('finishRefresh'), stub.finishRefresh(leaseId, answer)),
+          revokeGrant: (nowSeconds) => (count('revokeGrant'), stub.revokeGrant(nowSeconds)),
         }
       },
     }
