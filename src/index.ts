@@ -20,7 +20,7 @@ import { WorkersKvCodeStore } from './stores/workers-kv.ts'
 /** The Worker's bindings, secrets and variables (names are part of the relay's contract). */
 export interface Env {
   // Bindings
-  /** KV namespace for records (`CODE_STORE=kv`), keyed `flow:<code_challenge>` and `device:<user_code>`. */
+  /** KV namespace for records (`CODE_STORE=kv`), keyed `flow:<code_challenge>`, `device:<user_code>` and `grant:<grant id>`. */
   readonly AUTH_CODES?: KVNamespace
   /** Durable Object namespace of {@link AuthFlows} (`CODE_STORE=durable-object`), one object per record. */
   readonly AUTH_FLOWS?: DurableObjectNamespace<AuthFlows>
