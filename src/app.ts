@@ -23,6 +23,7 @@ import { createRefusalLog } from './log-budget.ts'
 import type { RefusalLog } from './log-budget.ts'
 import { cleanPlace } from './place.ts'
 import type { PlaceOf } from './place.ts'
+import { recordedGrants } from './grants.ts'
 import { UNRECORDED_GRANTS } from './refresh.ts'
 import { importRefreshSealKeys } from './refresh-seal.ts'
 import type { RefreshSealKeys } from './refresh-seal.ts'
@@ -34,6 +35,7 @@ import type { Clock, Relay, RelayContext, RelayEnv, RelayLimiters, RouteDeps } f
 import { mountDevice } from './routes/device.ts'
 import { METADATA_PATH, mountMetadata } from './routes/metadata.ts'
 import { mountLanding } from './routes/landing.ts'
+import { mountRevoke } from './routes/revoke.ts'
 import { mountToken } from './routes/token.ts'
 import { apiResponse, cspNonce, hasSecurityHeaders, setSecurityHeaders } from './security-headers.ts'
 import { importStateKeys } from './state.ts'
@@ -86,6 +88,7 @@ export function createRelay(deps: RelayDeps): Relay {
   let stateKeys: Promise<StateKeys> | undefined
   const refusals = createRefusalLog({ log, clock })
   let refreshSealKeys: Promise<RefreshSealKeys> | undefined
+  const nowSeconds = () => Math.floor(clock() / 1000)
   const routeDeps: RouteDeps = {
     config,
     store: deps.store,
@@ -93,10 +96,13 @@ export function createRelay(deps: RelayDeps): Relay {
     log,
     limiters,
     placeOf: (request) => (deps.placeOf ? cleanPlace(deps.placeOf(request)) : undefined),
-    nowSeconds: () => Math.floor(clock() / 1000),
+    nowSeconds,
     stateKeys: () => (stateKeys ??= importStateKeys(config.stateSecrets)),
     refreshSealKeys: () => (refreshSealKeys ??= importRefreshSealKeys(config.refreshSealSecrets)),
-    refreshGrants: UNRECORDED_GRANTS,
+    refreshGrants:
+      config.refreshTokens === 'sealed'
+        ? recordedGrants({ store: deps.store, ttlSeconds: config.refreshGrantTtlSeconds, graceSeconds: config.refreshReuseGraceSeconds, log, nowSeconds })
+        : UNRECORDED_GRANTS,
     redirectUriFor: (c: Context) => config.redirectUri ?? new URL('/callback', c.req.url).href,
     publicOrigin: (c: Context) => new URL(config.redirectUri ?? c.req.url).origin,
     logRefusal: (c, error, status) => refusals.refused(refusalFields(c, error, status)),
@@ -111,6 +117,8 @@ export function createRelay(deps: RelayDeps): Relay {
   app.use('/authorize', perClientIp('authorize'))
   app.use('/callback', perClientIp('callback'))
   app.use('/token', perClientIp('token'))
+  // RFC 7009 §5: revocation is open to anyone holding a token, so it is damped per address like /token.
+  app.use('/revoke', perClientIp('token'))
   // RFC 8628 §5.1: user codes are short, so guessing at /device must be rate limited; a device authorization is a store write.
   app.use('/device', perClientIp('device'))
   app.use('/device_authorization', perClientIp('device'))
@@ -131,11 +139,13 @@ export function createRelay(deps: RelayDeps): Relay {
   mountAuthorize(app, routeDeps)
   mountCallback(app, routeDeps)
   mountToken(app, routeDeps)
+  mountRevoke(app, routeDeps)
   mountDevice(app, routeDeps)
   mountMetadata(app, routeDeps)
   allowOnly(app, '/authorize', ['GET', 'POST'], 'Open this address in a browser; apps link to it with GET, and its page answers with POST.')
   allowOnly(app, '/callback', ['GET'], 'Only Unity sends browsers here, with GET.')
   allowOnly(app, '/token', ['POST'], 'POST a form (application/x-www-form-urlencoded) to /token (RFC 6749 §3.2).')
+  allowOnly(app, '/revoke', ['POST'], 'POST a form (application/x-www-form-urlencoded) with token=<refresh token> to /revoke (RFC 7009 §2.1).')
   allowOnly(app, '/device', ['GET'], 'Open this address in a browser and type the code your device shows.')
   allowOnly(app, '/device_authorization', ['POST'], 'POST a form (application/x-www-form-urlencoded) to /device_authorization (RFC 8628 §3.1).')
   return app

@@ -61,6 +61,10 @@ export interface Config {
   readonly refreshSealSecrets: readonly string[]
   /** `REQUIRE_DPOP=true`: every pickup and refresh must carry a DPoP proof (RFC 9449 §5). */
   readonly requireDpop: boolean
+  /** `REFRESH_GRANT_TTL_SECONDS`: how long a grant refreshes after its pickup, whatever Unity's token says. */
+  readonly refreshGrantTtlSeconds: number
+  /** `REFRESH_REUSE_GRACE_SECONDS`: how long the previous generation still gets its successor's answer. */
+  readonly refreshReuseGraceSeconds: number
 }
 
 /** Raw settings: Workers `env`, or `Deno.env.toObject()`. Non-string values are ignored. */
@@ -71,6 +75,10 @@ export const MIN_STATE_SECRET_BYTES = 32
 
 const STATE_TTL_RANGE = { min: 60, max: 3600, fallback: 600 } as const
 const CODE_TTL_RANGE = { min: KV_MIN_EXPIRATION_TTL_SECONDS, max: 600, fallback: 120 } as const
+/** An hour to a year: past a year Unity's own refresh token has ended anyway; default 90 days. */
+const GRANT_TTL_RANGE = { min: 3600, max: 31_536_000, fallback: 7_776_000 } as const
+/** Up to a minute: long enough for an app's concurrent refreshes, short enough that a thief's replay still trips. */
+const REUSE_GRACE_RANGE = { min: 0, max: 60, fallback: 10 } as const
 
 /**
  * Validates settings and returns a {@link Config}.
@@ -174,6 +182,8 @@ export function parseConfig(source: ConfigSource): Config {
   const requireDpop = oneOf<'true' | 'false'>('REQUIRE_DPOP', ['true', 'false'], 'false') === 'true'
   // A passthrough refresh token is Unity's own, which the relay cannot bind to a key: requiring proofs would promise a binding that is not there.
   if (requireDpop && refreshTokens === 'passthrough') problem('REQUIRE_DPOP', 'needs REFRESH_TOKENS=sealed: a passthrough refresh token cannot be bound to a DPoP key')
+  const refreshGrantTtlSeconds = seconds('REFRESH_GRANT_TTL_SECONDS', GRANT_TTL_RANGE)
+  const refreshReuseGraceSeconds = seconds('REFRESH_REUSE_GRACE_SECONDS', REUSE_GRACE_RANGE)
 
   if (problems.length > 0) {
     throw new RelayError('misconfigured', `Check the relay's settings: ${problems.join('; ')}.`, { cause: new BadSettings([...badSettings]) })
@@ -198,6 +208,8 @@ export function parseConfig(source: ConfigSource): Config {
     refreshTokens,
     refreshSealSecrets: sealCurrent === undefined ? [] : sealPrevious === undefined ? [sealCurrent] : [sealCurrent, sealPrevious],
     requireDpop,
+    refreshGrantTtlSeconds,
+    refreshReuseGraceSeconds,
   }
 }
 

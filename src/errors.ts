@@ -35,6 +35,8 @@ const ERROR_SPECS = {
   invalid_grant: { status: 400, oauthError: 'invalid_grant', title: 'The authorization is no longer valid' },
   // RFC 9449 §5 (token endpoint) and §7.1: a DPoP proof that fails a §4.3 check.
   invalid_dpop_proof: { status: 400, oauthError: 'invalid_dpop_proof', title: 'The proof of possession is not valid' },
+  // RFC 7009 §2.2.1: a revocation of a token type the server cannot revoke (Unity's own, under passthrough).
+  unsupported_token_type: { status: 400, oauthError: 'unsupported_token_type', title: 'This token cannot be revoked here' },
   invalid_client: { status: 401, oauthError: 'invalid_client', title: 'Unity did not accept the relay' },
   temporarily_unavailable: { status: 503, oauthError: 'temporarily_unavailable', title: 'Unity is busy' },
   flow_finished: { status: 409, oauthError: 'invalid_request', title: 'This sign-in has already finished' },

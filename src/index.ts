@@ -14,12 +14,13 @@ import type { CodeStore, DeviceRecord } from './store.ts'
 import { DurableObjectCodeStore } from './stores/durable-object.ts'
 import { FlowObject } from './stores/flow-object.ts'
 import type { FlowWrite } from './stores/flow-state.ts'
+import type { GrantAnswer, GrantRecord, GrantRule } from './stores/grant-state.ts'
 import { WorkersKvCodeStore } from './stores/workers-kv.ts'
 
 /** The Worker's bindings, secrets and variables (names are part of the relay's contract). */
 export interface Env {
   // Bindings
-  /** KV namespace for records (`CODE_STORE=kv`), keyed `flow:<code_challenge>`, `confirmed:<code_challenge>`, `device:<user_code>` and `proof:<proof key>`. */
+  /** KV namespace for records (`CODE_STORE=kv`), keyed `flow:<code_challenge>`, `confirmed:<code_challenge>`, `device:<user_code>`, `proof:<proof key>` and `grant:<grant id>`. */
   readonly AUTH_CODES?: KVNamespace
   /** Durable Object namespace of {@link AuthFlows} (`CODE_STORE=durable-object`), one object per record. */
   readonly AUTH_FLOWS?: DurableObjectNamespace<AuthFlows>
@@ -74,9 +75,13 @@ export interface Env {
   readonly REFRESH_TOKENS?: string
   /** `true`: every pickup and refresh must carry a DPoP proof (RFC 9449); default `false`. */
   readonly REQUIRE_DPOP?: string
+  /** Seconds a refresh grant lives after its pickup; default 7776000 (90 days), 3600 to 31536000. */
+  readonly REFRESH_GRANT_TTL_SECONDS?: string
+  /** Seconds the previous generation of a refresh token still gets its successor's answer; default 10, 0 to 60. */
+  readonly REFRESH_REUSE_GRACE_SECONDS?: string
 }
 
-/** One flow's or one device code's record, in SQLite-backed storage; logic in `stores/flow-object.ts`. */
+/** One flow's, one device code's or one refresh grant's record, in SQLite-backed storage; logic in `stores/flow-object.ts`. */
 export class AuthFlows extends DurableObject<Env> {
   readonly #object = new FlowObject(this.ctx.storage)
 
@@ -102,6 +107,22 @@ export class AuthFlows extends DurableObject<Env> {
 
   rememberProof(untilSeconds: number) {
     return this.#object.rememberProof(untilSeconds)
+  }
+
+  startGrant(record: GrantRecord) {
+    return this.#object.startGrant(record)
+  }
+
+  beginRefresh(generation: number, rule: GrantRule, leaseId: string) {
+    return this.#object.beginRefresh(generation, rule, leaseId)
+  }
+
+  finishRefresh(leaseId: string, answer: GrantAnswer) {
+    return this.#object.finishRefresh(leaseId, answer)
+  }
+
+  revokeGrant(nowSeconds: number) {
+    this.#object.revokeGrant(nowSeconds)
   }
 
   override alarm() {

@@ -172,6 +172,22 @@ export const tokenForm = urlEncodedForm('Send the token request as application/x
   throw new RelayError('unsupported_grant_type', `grant_type must be authorization_code, ${DEVICE_CODE_GRANT} or refresh_token.`)
 })
 
+/** A validated `POST /revoke` (RFC 7009 §2.1). */
+export interface RevokeInput {
+  readonly token: string
+}
+
+/**
+ * Validates `POST /revoke`: a form with one `token`, bounded like `/token`'s refresh token, and
+ * at most one `token_type_hint`, which is ignored (RFC 7009 §2.1: the server may search beyond it).
+ */
+export const revokeForm = urlEncodedForm('Send the revocation request as application/x-www-form-urlencoded (RFC 7009 §2.1).', (form): RevokeInput => {
+  const token = single(form, 'token')
+  if (token === undefined || token === '' || token.length > MAX_REFRESH_TOKEN_LENGTH) throw invalidRequest('token is missing or too long.')
+  single(form, 'token_type_hint')
+  return { token }
+})
+
 /**
  * Accepts a `return_to` only if its origin is exactly one of the allowlisted origins, which
  * rules out open redirects (RFC 9700 §4.11): `//evil`, `javascript:`, userinfo and look-alikes.

@@ -18,6 +18,8 @@ export interface LogFields {
   readonly client?: string
   /** Names of the settings that make the relay misconfigured (names only, never values). */
   readonly settings?: readonly string[]
+  /** A refresh grant's id: a random handle (`newGrantId`) that opens nothing, for correlation. */
+  readonly grant?: string
   /** How many lines of an event were held back (see `log-budget.ts`). */
   readonly count?: number
 }

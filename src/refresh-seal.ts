@@ -108,7 +108,10 @@ export async function importRefreshSealKeys(secrets: readonly string[]): Promise
   return { current, all }
 }
 
-/** A fresh grant id: 128 bits from the CSPRNG, base64url (22 characters). */
+/**
+ * A fresh grant id: 128 bits from the CSPRNG, base64url (22 characters). It is drawn apart from
+ * the Unity token and the keys, so it says nothing about either: logs and store keys may carry it.
+ */
 export function newGrantId(): string {
   return toBase64Url(crypto.getRandomValues(new Uint8Array(16)))
 }

@@ -29,12 +29,15 @@ export interface RefreshGrants {
    * refresh already under way.
    */
   refresh(presented: RefreshPayload, exchange: () => Promise<TokenOutcome>): Promise<TokenOutcome>
+  /** `POST /revoke` (RFC 7009): the grant `presented` belongs to refreshes no more. */
+  revoke(presented: RefreshPayload): Promise<void>
 }
 
 /** No grant records: any token the relay sealed refreshes, as often as Unity allows. */
 export const UNRECORDED_GRANTS: RefreshGrants = {
   start: () => Promise.resolve(),
   refresh: (_presented, exchange) => exchange(),
+  revoke: () => Promise.resolve(),
 }
 
 /** What sealing needs from the relay. */

@@ -7,6 +7,7 @@
 import { RelayError } from './errors.ts'
 import { cleanPlace } from './place.ts'
 import type { Place } from './place.ts'
+import type { GrantAnswer, GrantRecord, GrantRefresh, GrantRule } from './stores/grant-state.ts'
 
 /** Workers KV rejects an `expirationTtl` below 60 seconds. */
 export const KV_MIN_EXPIRATION_TTL_SECONDS = 60
@@ -167,6 +168,21 @@ export interface CodeStore {
    * on Workers KV (see its module).
    */
   rememberProof(key: string, untilSeconds: number, nowSeconds: number): Promise<ProofUse>
+  /**
+   * Whether {@link refreshGrant} enforces rotation: `enforced` on the strongly consistent stores;
+   * `unenforced` on Workers KV, which checks only a grant's expiry and its revoked flag.
+   */
+  readonly rotation: 'enforced' | 'unenforced'
+  /** Stores a grant's record under its grant id until `record.exp`. */
+  startGrant(grantId: string, record: GrantRecord, nowSeconds: number): Promise<void>
+  /**
+   * One refresh of `grantId` presented at `generation`, decided by `decideRefresh`: refused, or
+   * answered by `exchange` (which asks Unity), or by the answer of a concurrent refresh of the same
+   * generation. On tokens the record moves one generation up.
+   */
+  refreshGrant(grantId: string, generation: number, rule: GrantRule, exchange: () => Promise<GrantAnswer>): Promise<GrantRefresh>
+  /** Marks a grant revoked until its `exp`; a grant without a live record stays as it is. */
+  revokeGrant(grantId: string, nowSeconds: number): Promise<void>
 }
 
 /** Refuses a replay-cache key that is not a {@link PROOF_KEY_PATTERN} hash, so no odd key reaches a backend. */

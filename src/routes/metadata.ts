@@ -19,6 +19,8 @@ export function mountMetadata(app: Relay, deps: RouteDeps): void {
     return c.json({
       issuer,
       token_endpoint: `${issuer}/token`,
+      // RFC 8414 §2 and RFC 7009: apps revoke their sealed refresh tokens here, as public clients.
+      ...(deps.config.refreshTokens === 'sealed' ? { revocation_endpoint: `${issuer}/revoke`, revocation_endpoint_auth_methods_supported: ['none'] } : {}),
       device_authorization_endpoint: `${issuer}/device_authorization`,
       // The relay's own code pickup is not the standard code grant (no code reaches the app), so
       // only the grants a standard client can use are listed, and no authorization endpoint.

@@ -8,6 +8,8 @@ import { assertProofKey, assertUserCode, KV_MIN_EXPIRATION_TTL_SECONDS, parseDev
 import type { CodeStore, DeviceRecord, FlowRecord, FlowWriteResult, Pickup, ProofRecord, ProofUse, SaveCondition, SaveResult } from '../store.ts'
 import { beginPickup, decideWrite, newLeaseId, parseStoredFlow, spentRecord } from './flow-state.ts'
 import type { FlowWrite, StoredFlow } from './flow-state.ts'
+import { decideRefresh, GrantFlights, parseGrantRecord, revokedRecord, SUPERSEDED_ANSWER } from './grant-state.ts'
+import type { GrantAnswer, GrantRecord, GrantRefresh, GrantRule } from './grant-state.ts'
 
 /** Every flow key is this prefix followed by the PKCE `code_challenge`. */
 export const DENO_KV_KEY_PREFIX = ['flow'] as const
@@ -17,6 +19,9 @@ export const DENO_KV_DEVICE_PREFIX = ['device'] as const
 
 /** Every DPoP replay-cache key is this prefix followed by the proof key. */
 export const DENO_KV_PROOF_PREFIX = ['proof'] as const
+
+/** Every grant key is this prefix followed by the grant id. */
+export const DENO_KV_GRANT_PREFIX = ['grant'] as const
 
 type Key = readonly string[]
 
@@ -36,14 +41,18 @@ export interface DenoKv {
 }
 
 /**
- * Stores records in Deno KV under `['flow', <code_challenge>]`, `['device', <user_code>]` and
- * `['proof', <proof key>]`.
+ * Stores records in Deno KV under `['flow', <code_challenge>]`, `['device', <user_code>]`,
+ * `['proof', <proof key>]` and `['grant', <grant id>]`. Concurrent refreshes of one generation share one Unity call within
+ * this process (an in-memory single flight); across processes, the atomic commit lets one
+ * rotation win and refuses the other's tokens, without revoking.
  *
  * @example
  * const store = new DenoKvCodeStore(await Deno.openKv(Deno.env.get('DENO_KV_PATH')))
  */
 export class DenoKvCodeStore implements CodeStore {
   readonly #kv: DenoKv
+  readonly #flights = new GrantFlights()
+  readonly rotation = 'enforced'
 
   constructor(kv: DenoKv) {
     this.#kv = kv
@@ -100,6 +109,47 @@ export class DenoKvCodeStore implements CodeStore {
     const entry = [...DENO_KV_PROOF_PREFIX, key]
     const { ok } = await this.#kv.atomic().check({ key: entry, versionstamp: null }).set(entry, record, { expireIn: ttlUntil(untilSeconds, nowSeconds) * 1000 }).commit()
     return ok ? 'new' : 'seen'
+  }
+
+  async startGrant(grantId: string, record: GrantRecord, nowSeconds: number): Promise<void> {
+    await this.#kv.set([...DENO_KV_GRANT_PREFIX, grantId], record, { expireIn: ttlUntil(record.exp, nowSeconds) * 1000 })
+  }
+
+  async refreshGrant(grantId: string, generation: number, rule: GrantRule, exchange: () => Promise<GrantAnswer>): Promise<GrantRefresh> {
+    const key = [...DENO_KV_GRANT_PREFIX, grantId]
+    const entry = await this.#kv.get(key)
+    const step = decideRefresh(parseGrantRecord(entry.value), generation, rule)
+    if (step.kind === 'refused') return step
+    if (step.kind === 'revoke') {
+      await this.revokeGrant(grantId, rule.nowSeconds)
+      return { kind: 'refused', reason: 'reused' }
+    }
+    // No await between the read's decision, this lookup and `run`: a second refresh in this process finds the first.
+    const joined = this.#flights.find(grantId, generation, rule.nowSeconds)
+    if (joined) return { kind: 'answered', answer: await joined }
+    if (step.kind === 'join') return { kind: 'refused', reason: 'superseded' }
+    const answer = await this.#flights.run(grantId, generation, rule, async () => {
+      const answered = await exchange()
+      if (answered.kind !== 'tokens') return answered
+      // The record moves only if nothing changed it since the read: a revocation or another process's rotation wins.
+      const expireIn = ttlUntil(step.next.exp, rule.nowSeconds) * 1000
+      const { ok } = await this.#kv.atomic().check({ key, versionstamp: entry.versionstamp }).set(key, step.next, { expireIn }).commit()
+      return ok ? answered : SUPERSEDED_ANSWER
+    })
+    return { kind: 'answered', answer }
+  }
+
+  async revokeGrant(grantId: string, nowSeconds: number): Promise<void> {
+    const key = [...DENO_KV_GRANT_PREFIX, grantId]
+    this.#flights.forget(grantId)
+    for (;;) {
+      const entry = await this.#kv.get(key)
+      const record = parseGrantRecord(entry.value)
+      if (!record || record.exp <= nowSeconds || record.revoked) return
+      const expireIn = ttlUntil(record.exp, nowSeconds) * 1000
+      const { ok } = await this.#kv.atomic().check({ key, versionstamp: entry.versionstamp }).set(key, revokedRecord(record), { expireIn }).commit()
+      if (ok) return
+    }
   }
 
   /**

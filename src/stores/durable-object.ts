@@ -9,6 +9,8 @@ import { RelayError } from '../errors.ts'
 import { assertProofKey, assertUserCode, USER_CODE_PATTERN } from '../store.ts'
 import type { CodeStore, DeviceRecord, FlowRecord, FlowWriteResult, Pickup, ProofUse, SaveCondition, SaveResult } from '../store.ts'
 import { newLeaseId } from './flow-state.ts'
+import { LOST_ANSWER } from './grant-state.ts'
+import type { GrantAnswer, GrantRecord, GrantRefresh, GrantRule } from './grant-state.ts'
 import type { FlowObjectApi } from './flow-object.ts'
 
 /** Object names: this prefix followed by the PKCE `code_challenge`. */
@@ -20,6 +22,9 @@ export const DURABLE_OBJECT_DEVICE_PREFIX = 'device:'
 /** Object names: this prefix followed by the DPoP proof key. */
 export const DURABLE_OBJECT_PROOF_PREFIX = 'proof:'
 
+/** Object names: this prefix followed by the grant id. One object per grant serialises its refreshes. */
+export const DURABLE_OBJECT_GRANT_PREFIX = 'grant:'
+
 /** The part of a `DurableObjectNamespace` binding the store uses. */
 export interface FlowObjectNamespace<Id> {
   idFromName(name: string): Id
@@ -29,6 +34,7 @@ export interface FlowObjectNamespace<Id> {
 /** Stores each record in its own `AuthFlows` Durable Object, named `flow:<challenge>`, `device:<user_code>` or `proof:<proof key>`. */
 export class DurableObjectCodeStore<Id> implements CodeStore {
   readonly #objects: FlowObjectNamespace<Id>
+  readonly rotation = 'enforced'
 
   /** @throws {RelayError} `misconfigured` when the binding is missing. */
   constructor(objects: FlowObjectNamespace<Id> | undefined, bindingName = 'AUTH_FLOWS') {
@@ -79,6 +85,31 @@ export class DurableObjectCodeStore<Id> implements CodeStore {
   async rememberProof(key: string, untilSeconds: number, _nowSeconds: number): Promise<ProofUse> {
     assertProofKey(key)
     return this.#object(DURABLE_OBJECT_PROOF_PREFIX + key).rememberProof(untilSeconds)
+  }
+
+  /** The object's alarm removes the record at `record.exp`. */
+  async startGrant(grantId: string, record: GrantRecord, _nowSeconds: number): Promise<void> {
+    await this.#object(DURABLE_OBJECT_GRANT_PREFIX + grantId).startGrant(record)
+  }
+
+  /** The grant's object decides and hands out a lease; this Worker asks Unity and reports back. */
+  async refreshGrant(grantId: string, generation: number, rule: GrantRule, exchange: () => Promise<GrantAnswer>): Promise<GrantRefresh> {
+    const object = this.#object(DURABLE_OBJECT_GRANT_PREFIX + grantId)
+    const leaseId = newLeaseId()
+    const step = await object.beginRefresh(generation, rule, leaseId)
+    if (step.kind !== 'lease') return step
+    let answer: GrantAnswer
+    try {
+      answer = await exchange()
+    } catch (fault) {
+      await object.finishRefresh(leaseId, LOST_ANSWER).catch(() => {})
+      throw fault
+    }
+    return { kind: 'answered', answer: await object.finishRefresh(leaseId, answer) }
+  }
+
+  async revokeGrant(grantId: string, nowSeconds: number): Promise<void> {
+    await this.#object(DURABLE_OBJECT_GRANT_PREFIX + grantId).revokeGrant(nowSeconds)
   }
 
   #object(name: string): FlowObjectApi {

@@ -6,13 +6,21 @@
  * SQLite storage, with no `await` in between, so it is atomic: the object handles one request at
  * a time and no other request can run between the read and the write.
  */
-import { parseDeviceRecord } from '../store.ts'
+import { CLAIM_LEASE_SECONDS, parseDeviceRecord } from '../store.ts'
 import type { CodeRecord, DeviceRecord, FlowWriteResult, ProofRecord, ProofUse, SaveResult } from '../store.ts'
 import { beginPickup, decideWrite, finishPickup, parseStoredFlow } from './flow-state.ts'
 import type { FlowWrite, PickupStep } from './flow-state.ts'
+import { decideRefresh, GrantFlights, LOST_ANSWER, parseGrantRecord, revokedRecord, SUPERSEDED_ANSWER } from './grant-state.ts'
+import type { GrantAnswer, GrantRecord, GrantRefresh, GrantRule } from './grant-state.ts'
 
 /** The single storage key inside each object. */
 export const FLOW_OBJECT_RECORD_KEY = 'record'
+
+/** The storage key of a grant's object (`grant:<grant id>`), which holds nothing else. */
+export const GRANT_OBJECT_RECORD_KEY = 'grant'
+
+/** What a grant's object answers a refresh: a refusal, a concurrent refresh's answer, or the lease to ask Unity. */
+export type GrantObjectStep = GrantRefresh | { readonly kind: 'lease' }
 
 /** The part of a SQLite-backed `DurableObjectStorage` the object uses. */
 export interface FlowObjectStorage {
@@ -36,11 +44,25 @@ export interface FlowObjectApi {
   beginPickup(nowSeconds: number, leaseId: string): Promise<FlowObjectPickup>
   finishPickup(leaseId: string, how: 'consume' | 'release'): Promise<void>
   rememberProof(untilSeconds: number): Promise<ProofUse>
+  startGrant(record: GrantRecord): Promise<void>
+  beginRefresh(generation: number, rule: GrantRule, leaseId: string): Promise<GrantObjectStep>
+  finishRefresh(leaseId: string, answer: GrantAnswer): Promise<GrantAnswer>
+  revokeGrant(nowSeconds: number): Promise<void>
+}
+
+/** A refresh whose Unity call the Worker is making under a lease. */
+interface Refresh {
+  readonly next: GrantRecord
+  readonly settle: (answer: GrantAnswer) => void
+  readonly timer: ReturnType<typeof setTimeout>
 }
 
 /** One record's object: create-only device records, conditional flow writes, atomic claims, and deletion by alarm at `exp`. */
 export class FlowObject {
   readonly #storage: FlowObjectStorage
+  /** Memory only: the refreshes under way or just answered, for concurrent callers (nothing of them is stored). */
+  readonly #flights = new GrantFlights()
+  readonly #refreshes = new Map<string, Refresh>()
 
   constructor(storage: FlowObjectStorage) {
     this.#storage = storage
@@ -89,6 +111,73 @@ export class FlowObject {
     this.#storage.kv.put(FLOW_OBJECT_RECORD_KEY, record)
     await this.#storage.setAlarm(untilSeconds * 1000)
     return 'new'
+  }
+
+  /** Starts a grant (an object named `grant:<grant id>`); the alarm forgets it at `exp`. */
+  async startGrant(record: GrantRecord): Promise<void> {
+    this.#storage.kv.put(GRANT_OBJECT_RECORD_KEY, record)
+    await this.#storage.setAlarm(record.exp * 1000)
+  }
+
+  /**
+   * Decides a refresh of `generation`. The Unity call happens in the Worker, under a lease that
+   * `finishRefresh` ends: in here it would need the client secret, the sealing keys and Unity's
+   * fetch, so the object would carry the whole relay; this way it holds one small record and its
+   * rule. A second caller of the same generation (or of the previous one, within the grace) waits
+   * here for the lease holder's answer, a plain value kept in memory for the grace window only,
+   * so Unity is asked once.
+   */
+  async beginRefresh(generation: number, rule: GrantRule, leaseId: string): Promise<GrantObjectStep> {
+    const step = decideRefresh(parseGrantRecord(this.#storage.kv.get(GRANT_OBJECT_RECORD_KEY)), generation, rule)
+    if (step.kind === 'refused') return step
+    if (step.kind === 'revoke') {
+      this.#revoke(step.revoked)
+      return { kind: 'refused', reason: 'reused' }
+    }
+    const joined = this.#flights.find('grant', generation, rule.nowSeconds)
+    if (joined) return { kind: 'answered', answer: await joined }
+    if (step.kind === 'join') return { kind: 'refused', reason: 'superseded' }
+    void this.#flights.run('grant', generation, rule, () =>
+      new Promise<GrantAnswer>((resolve) => {
+        // A holder that never reports (its request was cancelled) must not strand the callers waiting on it.
+        const timer = setTimeout(() => this.#settle(leaseId, LOST_ANSWER), CLAIM_LEASE_SECONDS * 1000)
+        this.#refreshes.set(leaseId, { next: step.next, settle: resolve, timer })
+      }),
+    )
+    return { kind: 'lease' }
+  }
+
+  /** The lease holder's answer: on tokens the record moves one generation up, if it is still where the lease found it. */
+  finishRefresh(leaseId: string, answer: GrantAnswer): GrantAnswer {
+    const refresh = this.#refreshes.get(leaseId)
+    if (!refresh) return answer.kind === 'tokens' ? SUPERSEDED_ANSWER : answer
+    let final = answer
+    if (answer.kind === 'tokens') {
+      const stored = parseGrantRecord(this.#storage.kv.get(GRANT_OBJECT_RECORD_KEY))
+      if (stored && !stored.revoked && stored.generation === refresh.next.generation - 1) this.#storage.kv.put(GRANT_OBJECT_RECORD_KEY, refresh.next)
+      else final = SUPERSEDED_ANSWER
+    }
+    this.#settle(leaseId, final)
+    return final
+  }
+
+  /** Revokes the grant this object holds, if it is live. */
+  revokeGrant(nowSeconds: number): void {
+    const stored = parseGrantRecord(this.#storage.kv.get(GRANT_OBJECT_RECORD_KEY))
+    if (stored && stored.exp > nowSeconds && !stored.revoked) this.#revoke(revokedRecord(stored))
+  }
+
+  #revoke(revoked: GrantRecord): void {
+    this.#storage.kv.put(GRANT_OBJECT_RECORD_KEY, revoked)
+    this.#flights.forget('grant')
+  }
+
+  #settle(leaseId: string, answer: GrantAnswer): void {
+    const refresh = this.#refreshes.get(leaseId)
+    if (!refresh) return
+    this.#refreshes.delete(leaseId)
+    clearTimeout(refresh.timer)
+    refresh.settle(answer)
   }
 
   /** The alarm fires at the record's `exp`: the object forgets everything, alarm included. */

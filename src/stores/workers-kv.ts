@@ -16,12 +16,18 @@
  * - The DPoP replay cache is a read, then a write. One isolate never accepts a proof twice (it
  *   remembers each proof it accepted until the proof's window ends); a replay sent at the same
  *   moment to another isolate or location can be accepted too, within KV's propagation delay.
+ * - Refresh grants are not rotated: with no conditional write, two locations could each see the
+ *   same generation as current, so reuse detection would revoke honest apps or miss thieves. A
+ *   refresh reads `grant:<grant id>` and checks only its expiry and revoked flag (best effort: a
+ *   revocation reaches every location within about 60 s), then asks Unity; it writes nothing.
  */
 import { RelayError } from '../errors.ts'
 import { assertProofKey, assertUserCode, CLAIM_LEASE_SECONDS, KV_MIN_EXPIRATION_TTL_SECONDS, parseDeviceRecord, ttlUntil, USER_CODE_PATTERN } from '../store.ts'
 import type { CodeStore, DeviceRecord, FlowRecord, FlowWriteResult, Pickup, ProofRecord, ProofUse, SaveCondition, SaveResult } from '../store.ts'
 import { beginPickup, decideWrite, newLeaseId, parseStoredFlow, spentRecord } from './flow-state.ts'
 import type { FlowWrite, Lease, StoredFlow } from './flow-state.ts'
+import { decideRefresh, parseGrantRecord, revokedRecord } from './grant-state.ts'
+import type { GrantAnswer, GrantRecord, GrantRefresh, GrantRule } from './grant-state.ts'
 
 /** Every flow key is this prefix followed by the PKCE `code_challenge`. */
 export const WORKERS_KV_KEY_PREFIX = 'flow:'
@@ -34,6 +40,9 @@ export const WORKERS_KV_DEVICE_PREFIX = 'device:'
 
 /** Every DPoP replay-cache key is this prefix followed by the proof key. */
 export const WORKERS_KV_PROOF_PREFIX = 'proof:'
+
+/** Every grant key is this prefix followed by the grant id. */
+export const WORKERS_KV_GRANT_PREFIX = 'grant:'
 
 /**
  * Flow keys claimed in this isolate, with their lease: the single flight that keeps one isolate to
@@ -70,10 +79,11 @@ const PROOFS_PRUNE_AT = 1000
 /** How long a write flight can hold a key, like a claim's lease. */
 const WRITE_FLIGHT_MS = CLAIM_LEASE_SECONDS * 1000
 
-/** Stores records in a Workers KV namespace under `flow:<code_challenge>`, `confirmed:<code_challenge>` and `device:<user_code>`. */
+/** Stores records in a Workers KV namespace under `flow:<code_challenge>`, `confirmed:<code_challenge>`, `device:<user_code>` and `grant:<grant id>`. */
 export class WorkersKvCodeStore implements CodeStore {
   readonly #kv: KVNamespace
   readonly #clock: () => number
+  readonly rotation = 'unenforced'
 
   /**
    * `clock` (milliseconds, like `Date.now`) times the write flights.
@@ -132,6 +142,26 @@ export class WorkersKvCodeStore implements CodeStore {
     if (!USER_CODE_PATTERN.test(userCode)) return null
     const record = parseDeviceRecord(await this.#kv.get(WORKERS_KV_DEVICE_PREFIX + userCode, 'json'))
     return record && record.exp > nowSeconds ? record : null
+  }
+
+  async startGrant(grantId: string, record: GrantRecord, nowSeconds: number): Promise<void> {
+    await this.#kv.put(WORKERS_KV_GRANT_PREFIX + grantId, JSON.stringify(record), { expirationTtl: ttlUntil(record.exp, nowSeconds) })
+  }
+
+  /** Expiry and revocation only: every generation of a live grant refreshes, each with its own Unity call. */
+  async refreshGrant(grantId: string, _generation: number, rule: GrantRule, exchange: () => Promise<GrantAnswer>): Promise<GrantRefresh> {
+    const stored = parseGrantRecord(await this.#kv.get(WORKERS_KV_GRANT_PREFIX + grantId, 'json'))
+    // Decided as the record's own generation, so the only refusals are an ended or revoked grant.
+    const step = decideRefresh(stored, stored?.generation ?? 0, rule)
+    if (step.kind === 'refused') return step
+    return { kind: 'answered', answer: await exchange() }
+  }
+
+  async revokeGrant(grantId: string, nowSeconds: number): Promise<void> {
+    const key = WORKERS_KV_GRANT_PREFIX + grantId
+    const stored = parseGrantRecord(await this.#kv.get(key, 'json'))
+    if (!stored || stored.exp <= nowSeconds || stored.revoked) return
+    await this.#kv.put(key, JSON.stringify(revokedRecord(stored)), { expirationTtl: ttlUntil(stored.exp, nowSeconds) })
   }
 
   /**

@@ -6,6 +6,7 @@
 import { strict as assert } from 'node:assert'
 import { importRefreshSealKeys, newGrantId, openRefreshToken, sealRefreshToken } from '../../src/refresh-seal.ts'
 import type { RefreshPayload } from '../../src/refresh-seal.ts'
+import type { CodeStore } from '../../src/store.ts'
 import { startRelay } from './harness.ts'
 import type { Flow, RelayOptions, RelayUnderTest, StoreHarness } from './harness.ts'
 
@@ -89,10 +90,22 @@ export async function assertSealedTokens(relay: RelayUnderTest, response: Respon
   return { body, sealed: String(sealed), payload }
 }
 
-/** A token sealed with the relay's own current key, as a pickup would have sealed it; `payload` overrides. */
+/**
+ * A token sealed with the relay's own current key, as a pickup would have sealed it; `payload`
+ * overrides. Its grant is recorded in the relay's store at the token's generation, as if the app
+ * had refreshed up to it.
+ */
 export async function sealedFor(relay: RelayUnderTest, unityRefreshToken: string, payload: Partial<RefreshPayload> = {}): Promise<string> {
   const keys = await importRefreshSealKeys(relay.config.refreshSealSecrets)
-  return sealRefreshToken(keys, { unityRefreshToken, grantId: newGrantId(), generation: 0, scope: 'api', issuedAt: 1_800_000_000, ...payload })
+  const full: RefreshPayload = { unityRefreshToken, grantId: newGrantId(), generation: 0, scope: 'api', issuedAt: 1_800_000_000, ...payload }
+  await recordGrant(relay, full)
+  return sealRefreshToken(keys, full)
+}
+
+/** Records `payload`'s grant in `relay`'s store at its generation (e.g. a relay on another, empty store). */
+export async function recordGrant(relay: RelayUnderTest, payload: Pick<RefreshPayload, 'grantId' | 'generation'>): Promise<void> {
+  const now = relay.nowSeconds()
+  await relay.store.startGrant(payload.grantId, { generation: payload.generation, exp: now + relay.config.refreshGrantTtlSeconds, rotatedAt: now - 3600 }, now)
 }
 
 /** What a page may relax in {@link assertPageHeaders}. */
@@ -142,4 +155,9 @@ export async function expectedConfirmation(flow: Pick<Flow, 'state' | 'cookie'>)
 /** The flow holds its Continue's confirmation and nothing more: no result was stored. */
 export async function assertOnlyConfirmed(relay: RelayUnderTest, flow: Pick<Flow, 'challenge' | 'state' | 'cookie'>): Promise<void> {
   assert.deepEqual(await relay.raw.get(flow.challenge), await expectedConfirmation(flow), 'only the confirmation is stored')
+}
+
+/** The grant methods of `store`, bound, for a wrapper that changes only its flow methods. */
+export function grantMethods(store: CodeStore): Pick<CodeStore, 'rotation' | 'startGrant' | 'refreshGrant' | 'revokeGrant'> {
+  return { rotation: store.rotation, startGrant: store.startGrant.bind(store), refreshGrant: store.refreshGrant.bind(store), revokeGrant: store.revokeGrant.bind(store) }
 }

@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert'
 import { challengeOf } from '../../dev/pkce.ts'
 import { DEVICE_CODE_GRANT } from '../../src/inputs.ts'
 import { USER_CODE_ALPHABET, userCodeFor } from '../../src/user-code.ts'
-import { assertErrorPage, assertJsonError, assertPageHeaders, assertSealedTokens, contract } from './define.ts'
+import { assertErrorPage, assertJsonError, assertPageHeaders, assertSealedTokens, contract, grantMethods } from './define.ts'
 import type { Start } from './define.ts'
 import { RELAY_ORIGIN } from './harness.ts'
 import type { Opened, RelayUnderTest } from './harness.ts'
@@ -73,6 +73,8 @@ export const deviceCases = [
     assert.deepEqual(await response.json(), {
       issuer: RELAY_ORIGIN,
       token_endpoint: `${RELAY_ORIGIN}/token`,
+      revocation_endpoint: `${RELAY_ORIGIN}/revoke`,
+      revocation_endpoint_auth_methods_supported: ['none'],
       device_authorization_endpoint: `${RELAY_ORIGIN}/device_authorization`,
       grant_types_supported: [DEVICE_CODE_GRANT, 'refresh_token'],
       response_types_supported: [],
@@ -125,6 +127,7 @@ export const deviceCases = [
     let collisions = 1
     const relay = await start({
       wrapStore: (store) => ({
+        ...grantMethods(store),
         confirm: (...args) => store.confirm(...args),
         save: (...args) => store.save(...args),
         claim: (...args) => store.claim(...args),
@@ -168,6 +171,7 @@ export const deviceCases = [
     const saves: string[] = []
     const relay = await start({
       wrapStore: (store) => ({
+        ...grantMethods(store),
         confirm: (...args) => store.confirm(...args),
         save: (...args) => store.save(...args),
         claim: (...args) => store.claim(...args),

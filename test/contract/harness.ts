@@ -52,6 +52,8 @@ export interface RawRecords {
   getProof(key: string): Promise<unknown>
   /** How many flow records exist. */
   count(): Promise<number>
+  /** The stored record of a refresh grant, parsed from JSON, or `null`. */
+  getGrant(grantId: string): Promise<unknown>
 }
 
 /** What a runtime provides: a fresh real store and a raw view of it. */
@@ -78,8 +80,12 @@ export interface RelayUnderTest {
   readonly app: Relay
   readonly config: Config
   readonly raw: RawRecords
+  /** The store the relay uses (unwrapped), e.g. to seed a grant record. */
+  readonly store: CodeStore
   readonly unity: StrictUnity
   readonly logs: string[]
+  /** The relay's clock, Unix seconds. */
+  nowSeconds(): number
   /** Moves the relay's clock forward. */
   advance(seconds: number): void
   /** Sends a request to the relay; `path` is relative to {@link RELAY_ORIGIN}. */
@@ -204,8 +210,10 @@ export async function startRelay(harness: StoreHarness, options: RelayOptions = 
     app,
     config,
     raw,
+    store,
     unity,
     logs,
+    nowSeconds: () => Math.floor((options.clock ?? (() => now))() / 1000),
     advance(seconds) {
       now += seconds * 1000
     },

@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert'
 import { importRefreshSealKeys, openRefreshToken } from '../../src/refresh-seal.ts'
 import { keyPair, oauth4webapiProof, oauth4webapiThumbprint } from '../support/dpop-proofs.ts'
-import { assertJsonError, assertSealedTokens, contract, sealedFor } from './define.ts'
+import { assertJsonError, assertSealedTokens, contract, recordGrant, sealedFor } from './define.ts'
 import type { Start } from './define.ts'
 import { RELAY_ORIGIN, TEST_ENV } from './harness.ts'
 import type { RelayUnderTest } from './harness.ts'
@@ -152,6 +152,8 @@ export const refreshCases = [
   contract('refresh: after a rotation, tokens sealed under REFRESH_SEAL_SECRET_PREVIOUS still open; after the next, they do not', async (start) => {
     const before = await pickedUp(start, TOKENS, { REFRESH_SEAL_SECRET: SECRET_A })
     const rotated = await start({ env: { REFRESH_SEAL_SECRET: SECRET_B, REFRESH_SEAL_SECRET_PREVIOUS: SECRET_A } })
+    // On Deno every relay has a store of its own: the grant is copied, as one deployment's store would hold it.
+    await recordGrant(rotated, before.payload)
     rotated.unity.expectTokenCall({ grant_type: 'refresh_token', refresh_token: 'rt-456' }, { status: 200, body: ROTATED })
     const renewed = await assertSealedTokens(rotated, await refresh(rotated, before.sealed), ROTATED)
     assert.equal(renewed.payload.grantId, before.payload.grantId)
@@ -160,6 +162,7 @@ export const refreshCases = [
     assert.equal(renewed.sealed.split('.')[1], await kids(SECRET_B), 'new tokens are sealed with the current key')
 
     const next = await start({ env: { REFRESH_SEAL_SECRET: SECRET_C, REFRESH_SEAL_SECRET_PREVIOUS: SECRET_B } })
+    await recordGrant(next, renewed.payload)
     await refused(next, before.sealed, /sealed with a key the relay no longer holds/)
     next.unity.expectTokenCall({ grant_type: 'refresh_token', refresh_token: 'rt-789' }, { status: 200, body: ROTATED })
     await assertSealedTokens(next, await refresh(next, renewed.sealed), ROTATED)

@@ -6,6 +6,8 @@
 import { strict as assert } from 'node:assert'
 import { CLAIM_LEASE_SECONDS } from '../../src/store.ts'
 import type { CodeRecord, CodeStore, FlowRecord, FlowWriteResult, Pickup } from '../../src/store.ts'
+import { newGrantId } from '../../src/refresh-seal.ts'
+import type { GrantAnswer } from '../../src/stores/grant-state.ts'
 import type { ContractCase } from './define.ts'
 import type { RawRecords, StoreHarness } from './harness.ts'
 
@@ -58,7 +60,85 @@ function claimed(pickup: Pickup) {
   return pickup.claim
 }
 
+const TOKENS_ANSWER: GrantAnswer = { kind: 'tokens', body: '{"access_token":"at-1"}' }
+
+/** An exchange that counts its calls and answers `answer`, after `hold` if given. */
+function exchanges(answer: GrantAnswer = TOKENS_ANSWER, hold?: Promise<void>) {
+  const counter = { calls: 0, exchange: async () => (counter.calls++, await hold, answer) }
+  return counter
+}
+
 export const storeCases: readonly ContractCase[] = [
+  storeCase('grants: a started grant refreshes at its generation and its record moves (Workers KV: stays); an unknown, expired or revoked one is refused without an exchange', async (store, raw) => {
+    const grantId = newGrantId()
+    const t = now()
+    const rule = { nowSeconds: t, graceSeconds: 10 }
+    await store.startGrant(grantId, { generation: 0, exp: t + 3600, rotatedAt: t }, t)
+    assert.deepEqual(await raw.getGrant(grantId), { generation: 0, exp: t + 3600, rotatedAt: t })
+    const counted = exchanges()
+    assert.deepEqual(await store.refreshGrant(grantId, 0, rule, counted.exchange), { kind: 'answered', answer: TOKENS_ANSWER })
+    assert.equal(counted.calls, 1)
+    assert.deepEqual(await raw.getGrant(grantId), store.rotation === 'enforced' ? { generation: 1, exp: t + 3600, rotatedAt: t } : { generation: 0, exp: t + 3600, rotatedAt: t })
+    const refused = exchanges()
+    assert.deepEqual(await store.refreshGrant(newGrantId(), 0, rule, refused.exchange), { kind: 'refused', reason: 'unknown' })
+    assert.deepEqual(await store.refreshGrant(grantId, 1, { nowSeconds: t + 3600, graceSeconds: 10 }, refused.exchange), { kind: 'refused', reason: 'unknown' })
+    await store.revokeGrant(grantId, t)
+    assert.deepEqual(await raw.getGrant(grantId), { ...(store.rotation === 'enforced' ? { generation: 1 } : { generation: 0 }), exp: t + 3600, rotatedAt: t, revoked: true })
+    assert.deepEqual(await store.refreshGrant(grantId, 1, rule, refused.exchange), { kind: 'refused', reason: 'revoked' })
+    assert.deepEqual(await store.refreshGrant(grantId, 0, rule, refused.exchange), { kind: 'refused', reason: 'revoked' })
+    assert.equal(refused.calls, 0)
+    await store.revokeGrant(newGrantId(), t)
+  }),
+
+  storeCase('grants: an older generation past the grace revokes the grant; within it, the previous generation gets the kept answer; a failed answer is not kept', async (store, raw) => {
+    if (store.rotation !== 'enforced') return
+    const t = now()
+    const grantId = newGrantId()
+    await store.startGrant(grantId, { generation: 0, exp: t + 3600, rotatedAt: t }, t)
+    const failing = exchanges({ kind: 'unavailable', code: 'upstream_unavailable', description: 'down', status: 502, headers: {} })
+    assert.equal(((await store.refreshGrant(grantId, 0, { nowSeconds: t, graceSeconds: 10 }, failing.exchange)) as { kind: string }).kind, 'answered')
+    const counted = exchanges()
+    await store.refreshGrant(grantId, 0, { nowSeconds: t, graceSeconds: 10 }, counted.exchange)
+    assert.equal(counted.calls, 1, 'a failure is not kept: the retry exchanges')
+    assert.deepEqual(await store.refreshGrant(grantId, 0, { nowSeconds: t + 9, graceSeconds: 10 }, counted.exchange), { kind: 'answered', answer: TOKENS_ANSWER })
+    assert.equal(counted.calls, 1, 'within the grace the previous generation gets the kept answer')
+    assert.deepEqual(await store.refreshGrant(grantId, 0, { nowSeconds: t + 10, graceSeconds: 10 }, counted.exchange), { kind: 'refused', reason: 'reused' })
+    assert.deepEqual(await raw.getGrant(grantId), { generation: 1, exp: t + 3600, rotatedAt: t, revoked: true })
+    assert.deepEqual(await store.refreshGrant(grantId, 1, { nowSeconds: t + 10, graceSeconds: 10 }, counted.exchange), { kind: 'refused', reason: 'revoked' })
+    assert.equal(counted.calls, 1)
+  }),
+
+  storeCase('grants: concurrent refreshes of one generation share one exchange (Workers KV: one each)', async (store, raw) => {
+    const t = now()
+    const grantId = newGrantId()
+    await store.startGrant(grantId, { generation: 0, exp: t + 3600, rotatedAt: t }, t)
+    let release!: () => void
+    const counted = exchanges(TOKENS_ANSWER, new Promise<void>((resolve) => (release = resolve)))
+    const rule = { nowSeconds: t, graceSeconds: 10 }
+    const racing = Promise.all([1, 2, 3].map(() => store.refreshGrant(grantId, 0, rule, counted.exchange)))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    release()
+    for (const result of await racing) assert.deepEqual(result, { kind: 'answered', answer: TOKENS_ANSWER })
+    assert.equal(counted.calls, store.rotation === 'enforced' ? 1 : 3)
+    if (store.rotation === 'enforced') assert.deepEqual(await raw.getGrant(grantId), { generation: 1, exp: t + 3600, rotatedAt: t })
+  }),
+
+  storeCase('grants: a revocation while a refresh is under way wins: its tokens are refused and the record stays revoked', async (store, raw) => {
+    if (store.rotation !== 'enforced') return
+    const t = now()
+    const grantId = newGrantId()
+    await store.startGrant(grantId, { generation: 0, exp: t + 3600, rotatedAt: t }, t)
+    let release!: () => void
+    const counted = exchanges(TOKENS_ANSWER, new Promise<void>((resolve) => (release = resolve)))
+    const refreshing = store.refreshGrant(grantId, 0, { nowSeconds: t, graceSeconds: 10 }, counted.exchange)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await store.revokeGrant(grantId, t)
+    release()
+    const result = await refreshing
+    assert.equal(result.kind === 'answered' && result.answer.kind, 'rejected')
+    assert.deepEqual(await raw.getGrant(grantId), { generation: 0, exp: t + 3600, rotatedAt: t, revoked: true })
+  }),
+
   storeCase('save is create-only: the first record stays', async (store, raw) => {
     const challenge = freshChallenge()
     const first = codeRecord('first')

@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert'
 import { REDIRECT_URI_WARNING } from '../../src/app.ts'
 import type { CodeStore } from '../../src/store.ts'
 import { challengeOf, makeVerifier } from '../../dev/pkce.ts'
-import { assertErrorPage, assertJsonError, assertSealedTokens, contract } from './define.ts'
+import { assertErrorPage, assertJsonError, assertSealedTokens, contract, grantMethods } from './define.ts'
 import type { Start } from './define.ts'
 import { RELAY_ORIGIN } from './harness.ts'
 
@@ -88,6 +88,7 @@ export const tokenCases = [
     const everyoneHere = new Promise<void>((resolve) => (allArrived = resolve))
     // Every pickup reaches the store together, and the winner finishes only after all others have answered.
     const gated = (store: CodeStore): CodeStore => ({
+      ...grantMethods(store),
       confirm: store.confirm.bind(store),
       save: store.save.bind(store),
       saveDevice: store.saveDevice.bind(store),
@@ -281,7 +282,8 @@ export const tokenCases = [
     const relay = await start({
       limiters: { pickup: { limit: async ({ key }) => (keys.push(key), { success: false }) } },
       wrapStore: (store): CodeStore => ({
-        confirm: store.confirm.bind(store),
+        ...grantMethods(store),
+      confirm: store.confirm.bind(store),
         save: store.save.bind(store),
         claim: (...args) => (reads++, store.claim(...args)),
         saveDevice: store.saveDevice.bind(store),
@@ -297,6 +299,7 @@ export const tokenCases = [
 
   contract('token and callback: a store fault is a clear 503 that leaks nothing', async (start) => {
     const failing = (store: CodeStore): CodeStore => ({
+      ...grantMethods(store),
       confirm: store.confirm.bind(store),
       save: () => Promise.reject(new Error('KV put failed for flow:secret-key-material')),
       claim: () => Promise.reject(new Error('KV get failed for flow:secret-key-material')),

@@ -2,7 +2,7 @@
  * @module
  * The Deno part of the contract harness: each relay gets a fresh in-memory Deno KV.
  */
-import { DENO_KV_DEVICE_PREFIX, DENO_KV_KEY_PREFIX, DENO_KV_PROOF_PREFIX, DenoKvCodeStore } from '../../src/stores/deno-kv.ts'
+import { DENO_KV_DEVICE_PREFIX, DENO_KV_GRANT_PREFIX, DENO_KV_KEY_PREFIX, DENO_KV_PROOF_PREFIX, DenoKvCodeStore } from '../../src/stores/deno-kv.ts'
 import type { DenoKv } from '../../src/stores/deno-kv.ts'
 import type { StoreHarness } from '../contract/cases.ts'
 
@@ -24,6 +24,7 @@ export function denoKvHarness(wrapKv: (kv: DenoKv) => DenoKv = (kv) => kv): Deno
           get: async (challenge) => (await kv.get([...DENO_KV_KEY_PREFIX, challenge])).value,
           getDevice: async (userCode) => (await kv.get([...DENO_KV_DEVICE_PREFIX, userCode])).value,
           getProof: async (key) => (await kv.get([...DENO_KV_PROOF_PREFIX, key])).value,
+          getGrant: async (grantId) => (await kv.get([...DENO_KV_GRANT_PREFIX, grantId])).value,
           // Deno KV does not expose an entry's expiry.
           expiration: () => Promise.resolve(undefined),
           count: async () => (await Array.fromAsync(kv.list({ prefix: [...DENO_KV_KEY_PREFIX] }))).length,

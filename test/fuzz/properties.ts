@@ -221,6 +221,28 @@ async function dpopHeaders(drawn: { kind: 'valid' | 'replay' | 'elsewhere' | 'tw
   }
 }
 
+const revokeRequests: fc.Arbitrary<Send> = fc
+  .record({
+    token: fc.option(fc.oneof(secret, text), { nil: undefined }),
+    token_type_hint: fc.option(fc.oneof(fc.constantFrom('refresh_token', 'access_token'), text), { nil: undefined }),
+    contentType: fc.constantFrom('application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=UTF-8', 'application/json', 'text/plain', undefined),
+    duplicate: rarely(fc.constantFrom('token', 'token_type_hint')),
+    // A token the relay sealed around a secret, as it is or with one character changed.
+    sealed: rarely(fc.record({ tamper: fc.option(fc.nat(), { nil: undefined }), character: fc.constantFrom('A', '_', '.', '%') })),
+  })
+  .map(({ contentType, duplicate, sealed, ...params }) => async (relay) => {
+    if (sealed) {
+      const token = await sealedFor(relay, `rt-${SECRET_MARK}`)
+      const at = sealed.tamper === undefined ? -1 : sealed.tamper % token.length
+      params.token = at < 0 ? token : token.slice(0, at) + sealed.character + token.slice(at + 1)
+    }
+    const response = await relay.fetch('/revoke', { method: 'POST', headers: contentType === undefined ? {} : { 'Content-Type': contentType }, body: query(params, duplicate) })
+    // RFC 7009 §2.2: a well-formed request is 200 whatever its token; anything else a 400.
+    assert.ok(response.status === 200 || response.status === 400, `/revoke answered ${response.status}`)
+    if (response.status === 200) assert.equal(await response.clone().text(), '')
+    return response
+  })
+
 const deviceAuthorizationRequests: fc.Arbitrary<Send> = fc
   .record({
     client_id: fc.option(text, { nil: undefined }),
@@ -254,7 +276,7 @@ export function endpointProperty(endpoint: string, requests: fc.Arbitrary<Send>,
             const value: unknown = Reflect.get(target, property, target)
             if (typeof value !== 'function') return value
             return (...args: unknown[]) => {
-              if (property === 'confirm' || property === 'save' || property === 'saveDevice') observed.saves++
+              if (property === 'confirm' || property === 'save' || property === 'saveDevice' || property === 'revokeGrant') observed.saves++
               const result = (value as (...a: unknown[]) => unknown).apply(target, args)
               // The replay cache writes only for a proof it had not seen.
               if (property === 'rememberProof') return (result as Promise<string>).then((use) => (use === 'new' && observed.saves++, use))
@@ -306,6 +328,7 @@ export function fuzzProperties(numRuns: number): readonly ContractCase[] {
     endpointProperty('GET /callback', callbackRequests, numRuns),
     // The real clock: the DPoP proofs sent are made at the real time.
     endpointProperty('POST /token', tokenRequests, numRuns, { clock: () => Date.now() }),
+    endpointProperty('POST /revoke', revokeRequests, numRuns),
     endpointProperty('POST /device_authorization', deviceAuthorizationRequests, numRuns),
     endpointProperty('GET /device', deviceEntryRequests, numRuns),
     ...dpopProperties(numRuns),

@@ -46,6 +46,8 @@ describe('parseConfig', () => {
       refreshTokens: 'sealed',
       refreshSealSecrets: ['a-refresh-seal-secret-of-32-bytes!!'],
       requireDpop: false,
+      refreshGrantTtlSeconds: 7_776_000,
+      refreshReuseGraceSeconds: 10,
     })
   })
 
@@ -106,6 +108,8 @@ describe('parseConfig', () => {
       STATE_TTL_SECONDS: '300',
       CODE_TTL_SECONDS: '60',
       CODE_STORE: 'durable-object',
+      REFRESH_GRANT_TTL_SECONDS: '3600',
+      REFRESH_REUSE_GRACE_SECONDS: '0',
     })
     expect(config.tokenEndpoint).toBe('https://unity.example.com/vu/public/api/oauth/token')
     expect(config.defaultScope).toBe('api read')
@@ -119,6 +123,9 @@ describe('parseConfig', () => {
     expect(config.stateTtlSeconds).toBe(300)
     expect(config.codeTtlSeconds).toBe(60)
     expect(config.codeStore).toBe('durable-object')
+    expect(config.refreshGrantTtlSeconds).toBe(3600)
+    expect(config.refreshReuseGraceSeconds).toBe(0)
+    expect(parseConfig({ ...VALID, REFRESH_GRANT_TTL_SECONDS: '31536000', REFRESH_REUSE_GRACE_SECONDS: '60' })).toMatchObject({ refreshGrantTtlSeconds: 31_536_000, refreshReuseGraceSeconds: 60 })
   })
 
   it('names an unknown CODE_STORE without echoing it', () => {
@@ -172,6 +179,11 @@ describe('parseConfig', () => {
     ['RATE_LIMIT_PICKUP', { RATE_LIMIT_PICKUP: 'off' }],
     ['RATE_LIMIT_DEVICE', { RATE_LIMIT_DEVICE: '-1/60' }],
     ['RATE_LIMIT_DEVICE_GUESS', { RATE_LIMIT_DEVICE_GUESS: '300/min' }],
+    ['REFRESH_GRANT_TTL_SECONDS', { REFRESH_GRANT_TTL_SECONDS: '3599' }],
+    ['REFRESH_GRANT_TTL_SECONDS', { REFRESH_GRANT_TTL_SECONDS: '31536001' }],
+    ['REFRESH_GRANT_TTL_SECONDS', { REFRESH_GRANT_TTL_SECONDS: '90d' }],
+    ['REFRESH_REUSE_GRACE_SECONDS', { REFRESH_REUSE_GRACE_SECONDS: '61' }],
+    ['REFRESH_REUSE_GRACE_SECONDS', { REFRESH_REUSE_GRACE_SECONDS: '-1' }],
     ['REFRESH_TOKENS', { REFRESH_TOKENS: 'sealed-ish' }],
     ['REFRESH_TOKENS', { REFRESH_TOKENS: 'Sealed' }],
     ['REFRESH_TOKENS', { REFRESH_TOKENS: 'off' }],

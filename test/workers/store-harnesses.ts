@@ -6,9 +6,9 @@
 import { env } from 'cloudflare:workers'
 import { listDurableObjectIds, runInDurableObject } from 'cloudflare:test'
 import type { AuthFlows } from '../../src/index.ts'
-import { DURABLE_OBJECT_DEVICE_PREFIX, DURABLE_OBJECT_FLOW_PREFIX, DURABLE_OBJECT_PROOF_PREFIX, DurableObjectCodeStore } from '../../src/stores/durable-object.ts'
-import { FLOW_OBJECT_RECORD_KEY } from '../../src/stores/flow-object.ts'
-import { WORKERS_KV_CONFIRMED_PREFIX, WORKERS_KV_DEVICE_PREFIX, WORKERS_KV_KEY_PREFIX, WORKERS_KV_PROOF_PREFIX, WorkersKvCodeStore } from '../../src/stores/workers-kv.ts'
+import { DURABLE_OBJECT_DEVICE_PREFIX, DURABLE_OBJECT_FLOW_PREFIX, DURABLE_OBJECT_GRANT_PREFIX, DURABLE_OBJECT_PROOF_PREFIX, DurableObjectCodeStore } from '../../src/stores/durable-object.ts'
+import { FLOW_OBJECT_RECORD_KEY, GRANT_OBJECT_RECORD_KEY } from '../../src/stores/flow-object.ts'
+import { WORKERS_KV_CONFIRMED_PREFIX, WORKERS_KV_DEVICE_PREFIX, WORKERS_KV_GRANT_PREFIX, WORKERS_KV_KEY_PREFIX, WORKERS_KV_PROOF_PREFIX, WorkersKvCodeStore } from '../../src/stores/workers-kv.ts'
 import type { StoreHarness } from '../contract/cases.ts'
 
 /** The key that holds a flow's value on Workers KV: its result, else its confirmation (kept under a key of its own). */
@@ -26,6 +26,7 @@ export const workersKvHarness: StoreHarness = {
         get: async (challenge) => kv.get(await workersKvFlowKey(kv, challenge), 'json'),
         getDevice: (userCode) => kv.get(WORKERS_KV_DEVICE_PREFIX + userCode, 'json'),
         getProof: (key) => kv.get(WORKERS_KV_PROOF_PREFIX + key, 'json'),
+        getGrant: (grantId) => kv.get(WORKERS_KV_GRANT_PREFIX + grantId, 'json'),
         async expiration(challenge) {
           const key = await workersKvFlowKey(kv, challenge)
           const { keys } = await kv.list({ prefix: key })
@@ -68,6 +69,8 @@ export const durableObjectHarness: StoreHarness = {
         get: (challenge) => objectRecord(DURABLE_OBJECT_FLOW_PREFIX + challenge),
         getDevice: (userCode) => objectRecord(DURABLE_OBJECT_DEVICE_PREFIX + userCode),
         getProof: (key) => objectRecord(DURABLE_OBJECT_PROOF_PREFIX + key),
+        getGrant: (grantId) =>
+          runInDurableObject(flowObject(DURABLE_OBJECT_GRANT_PREFIX + grantId), (_instance: AuthFlows, state) => state.storage.kv.get(GRANT_OBJECT_RECORD_KEY) ?? null),
         async expiration(challenge) {
           const alarm = await runInDurableObject(flowObject(DURABLE_OBJECT_FLOW_PREFIX + challenge), (_instance: AuthFlows, state) => state.storage.getAlarm())
           return alarm === null ? undefined : Math.floor(alarm / 1000)
