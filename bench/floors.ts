@@ -8,6 +8,7 @@
 import { Hono } from 'hono'
 import { bindingCookieName, createBinding } from '../src/binding.ts'
 import { importRefreshSealKeys, newGrantId, sealRefreshToken } from '../src/refresh-seal.ts'
+import { firstGrantRecord } from '../src/stores/grant-state.ts'
 import { apiResponse } from '../src/security-headers.ts'
 import { importStateKeys, signState } from '../src/state.ts'
 import type { CodeStore, FlowRecord } from '../src/store.ts'
@@ -24,8 +25,8 @@ export interface BenchKv {
 /** What a bench entry provides to {@link createBenchApp}. */
 export interface BenchDeps {
   readonly kv: BenchKv
-  /** The relay's own store: seeds confirm and save records exactly as `POST /authorize` and `/callback` would. */
-  readonly store: Pick<CodeStore, 'confirm' | 'save'>
+  /** The relay's own store: seeds confirm and save records exactly as `POST /authorize` and `/callback` would, and start grants as a pickup does. */
+  readonly store: Pick<CodeStore, 'confirm' | 'save' | 'startGrant'>
   readonly settings: BenchSettings
   /** Unity's token endpoint as the relay sees it (the stub). */
   readonly tokenEndpoint: string
@@ -261,9 +262,12 @@ export function createBenchApp(deps: BenchDeps): Hono {
       })))
     }
     const keys = await importRefreshSealKeys([settings.REFRESH_SEAL_SECRET ?? ''])
-    return c.json(await Promise.all(Array.from({ length: n }, () =>
-      sealRefreshToken(keys, { unityRefreshToken: 'bench-refresh-token', grantId: newGrantId(), generation: 0, scope: 'api', issuedAt: now, ...(jkt === undefined ? {} : { jkt }) }),
-    )))
+    return c.json(await Promise.all(Array.from({ length: n }, async () => {
+      const grantId = newGrantId()
+      // As a pickup leaves it: the grant's record at generation 0, then the sealed token.
+      await deps.store.startGrant(grantId, firstGrantRecord(now, 600), now)
+      return sealRefreshToken(keys, { unityRefreshToken: 'bench-refresh-token', grantId, generation: 0, scope: 'api', issuedAt: now, ...(jkt === undefined ? {} : { jkt }) })
+    })))
   })
   app.post('/bench/peer-seed', async (c) => {
     const { prefix, from, n } = await c.req.json<{ prefix: string; from: number; n: number }>()

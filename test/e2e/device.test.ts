@@ -126,7 +126,7 @@ test('4. a wrong code is refused with a plain message, and the device keeps wait
   assert.deepEqual(toUnity, [])
 })
 
-test('5. a stolen DPoP-bound refresh token is useless to a thief, with no key or their own, while the device keeps refreshing with its key', TEST, async (t) => {
+test('5. a stolen DPoP-bound refresh token is useless to a thief, with no key or their own, while the device refreshes with its key, until its logout revokes the grant', TEST, async (t) => {
   const { standin, relay, browser } = setup()
   const context = await newContext(browser)
   t.after(() => context.close())
@@ -156,4 +156,9 @@ test('5. a stolen DPoP-bound refresh token is useless to a thief, with no key or
   const refreshed = await client.refreshTokenGrant(config, stolen, undefined, { DPoP })
   const body = libraryTokens({ ...refreshed })
   await assertActive(standin, BASIC_CLIENT, body.access_token as string)
+
+  // Logout: the library revokes the newest token at the relay's revocation_endpoint (RFC 7009); no generation refreshes again.
+  assert.equal(config.serverMetadata().revocation_endpoint, `${relay.url}/revoke`)
+  await client.tokenRevocation(config, refreshed.refresh_token ?? '', { token_type_hint: 'refresh_token' })
+  await assert.rejects(client.refreshTokenGrant(config, refreshed.refresh_token ?? '', undefined, { DPoP }), (error: { error?: string }) => error.error === 'invalid_grant', 'after the logout')
 })
