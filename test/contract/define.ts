@@ -157,7 +157,17 @@ export async function assertOnlyConfirmed(relay: RelayUnderTest, flow: Pick<Flow
   assert.deepEqual(await relay.raw.get(flow.challenge), await expectedConfirmation(flow), 'only the confirmation is stored')
 }
 
-/** The grant methods of `store`, bound, for a wrapper that changes only its flow methods. */
-export function grantMethods(store: CodeStore): Pick<CodeStore, 'rotation' | 'startGrant' | 'refreshGrant' | 'revokeGrant'> {
-  return { rotation: store.rotation, startGrant: store.startGrant.bind(store), refreshGrant: store.refreshGrant.bind(store), revokeGrant: store.revokeGrant.bind(store) }
+/**
+ * `store` with the operations in `overrides` replaced and every other member forwarded (methods
+ * bound to the real store), so a wrapper names only what it changes and a new store method needs
+ * no edit here.
+ */
+export function withOverrides(store: CodeStore, overrides: Partial<CodeStore>): CodeStore {
+  return new Proxy(store, {
+    get(target, name) {
+      if (Object.hasOwn(overrides, name)) return (overrides as Record<PropertyKey, unknown>)[name]
+      const value: unknown = Reflect.get(target, name)
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+    },
+  })
 }

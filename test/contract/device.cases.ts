@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert'
 import { challengeOf } from '../../dev/pkce.ts'
 import { DEVICE_CODE_GRANT } from '../../src/inputs.ts'
 import { USER_CODE_ALPHABET, userCodeFor } from '../../src/user-code.ts'
-import { assertErrorPage, assertJsonError, assertPageHeaders, assertSealedTokens, contract, grantMethods } from './define.ts'
+import { assertErrorPage, assertJsonError, assertPageHeaders, assertSealedTokens, contract, withOverrides } from './define.ts'
 import type { Start } from './define.ts'
 import { RELAY_ORIGIN } from './harness.ts'
 import type { Opened, RelayUnderTest } from './harness.ts'
@@ -126,13 +126,7 @@ export const deviceCases = [
     const drawn: string[] = []
     let collisions = 1
     const relay = await start({
-      wrapStore: (store) => ({
-        ...grantMethods(store),
-        confirm: (...args) => store.confirm(...args),
-        save: (...args) => store.save(...args),
-        claim: (...args) => store.claim(...args),
-        findDevice: (...args) => store.findDevice(...args),
-        rememberProof: (...args) => store.rememberProof(...args),
+      wrapStore: (store) => withOverrides(store, {
         saveDevice: async (userCode, record, ttl) => {
           drawn.push(record.cc)
           if (collisions > 0) return (collisions--, 'exists')
@@ -170,13 +164,7 @@ export const deviceCases = [
   contract('device_authorization: a browser request from another site or a sibling site is refused with 403 JSON before its body is read, and stores nothing', async (start) => {
     const saves: string[] = []
     const relay = await start({
-      wrapStore: (store) => ({
-        ...grantMethods(store),
-        confirm: (...args) => store.confirm(...args),
-        save: (...args) => store.save(...args),
-        claim: (...args) => store.claim(...args),
-        findDevice: (...args) => store.findDevice(...args),
-        rememberProof: (...args) => store.rememberProof(...args),
+      wrapStore: (store) => withOverrides(store, {
         saveDevice: (userCode, record, ttl) => (saves.push(userCode), store.saveDevice(userCode, record, ttl)),
       }),
     })

@@ -8,7 +8,7 @@ import { MAX_BODY_BYTES } from '../../src/app.ts'
 import { MemoryRateLimiter } from '../../src/limits/memory-limiter.ts'
 import type { RelayLimiters } from '../../src/app.ts'
 import { challengeOf, makeVerifier } from '../../dev/pkce.ts'
-import { assertErrorPage, assertJsonError, assertSealedTokens, contract, sealedFor, grantMethods } from './define.ts'
+import { assertErrorPage, assertJsonError, assertSealedTokens, contract, sealedFor, withOverrides } from './define.ts'
 import type { Start } from './define.ts'
 import { RELAY_ORIGIN, TEST_PEER_HEADER } from './harness.ts'
 import type { RelayOptions, RelayUnderTest } from './harness.ts'
@@ -194,14 +194,8 @@ export const limitsCases = [
   contract('rate limit: wrong user codes from every address share one budget; once it is spent, code entry closes, found codes included, for the period', async (start) => {
     let lookups = 0
     const { relay, advance } = await withLimits(start, { deviceGuess: [3, 60] }, {
-      wrapStore: (store) => ({
-        ...grantMethods(store),
-        confirm: (...args) => store.confirm(...args),
-        save: (...args) => store.save(...args),
-        claim: (...args) => store.claim(...args),
-        saveDevice: (...args) => store.saveDevice(...args),
+      wrapStore: (store) => withOverrides(store, {
         findDevice: (...args) => (lookups++, store.findDevice(...args)),
-        rememberProof: (...args) => store.rememberProof(...args),
       }),
     })
     const userCode = await deviceUserCode(relay, '198.51.100.1')

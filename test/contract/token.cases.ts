@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert'
 import { REDIRECT_URI_WARNING } from '../../src/app.ts'
 import type { CodeStore } from '../../src/store.ts'
 import { challengeOf, makeVerifier } from '../../dev/pkce.ts'
-import { assertErrorPage, assertJsonError, assertSealedTokens, contract, grantMethods } from './define.ts'
+import { assertErrorPage, assertJsonError, assertSealedTokens, contract, withOverrides } from './define.ts'
 import type { Start } from './define.ts'
 import { RELAY_ORIGIN } from './harness.ts'
 
@@ -87,13 +87,7 @@ export const tokenCases = [
     let allArrived!: () => void
     const everyoneHere = new Promise<void>((resolve) => (allArrived = resolve))
     // Every pickup reaches the store together, and the winner finishes only after all others have answered.
-    const gated = (store: CodeStore): CodeStore => ({
-      ...grantMethods(store),
-      confirm: store.confirm.bind(store),
-      save: store.save.bind(store),
-      saveDevice: store.saveDevice.bind(store),
-      findDevice: store.findDevice.bind(store),
-      rememberProof: store.rememberProof.bind(store),
+    const gated = (store: CodeStore): CodeStore => withOverrides(store, {
       async claim(challenge, nowSeconds) {
         if (++arrived === pickups) allArrived()
         await everyoneHere
@@ -281,14 +275,8 @@ export const tokenCases = [
     let reads = 0
     const relay = await start({
       limiters: { pickup: { limit: async ({ key }) => (keys.push(key), { success: false }) } },
-      wrapStore: (store): CodeStore => ({
-        ...grantMethods(store),
-      confirm: store.confirm.bind(store),
-        save: store.save.bind(store),
+      wrapStore: (store): CodeStore => withOverrides(store, {
         claim: (...args) => (reads++, store.claim(...args)),
-        saveDevice: store.saveDevice.bind(store),
-        findDevice: store.findDevice.bind(store),
-        rememberProof: store.rememberProof.bind(store),
       }),
     })
     const flow = await relay.authorize()
@@ -298,14 +286,9 @@ export const tokenCases = [
   }),
 
   contract('token and callback: a store fault is a clear 503 that leaks nothing', async (start) => {
-    const failing = (store: CodeStore): CodeStore => ({
-      ...grantMethods(store),
-      confirm: store.confirm.bind(store),
+    const failing = (store: CodeStore): CodeStore => withOverrides(store, {
       save: () => Promise.reject(new Error('KV put failed for flow:secret-key-material')),
       claim: () => Promise.reject(new Error('KV get failed for flow:secret-key-material')),
-      saveDevice: store.saveDevice.bind(store),
-      findDevice: store.findDevice.bind(store),
-      rememberProof: store.rememberProof.bind(store),
     })
     const relay = await start({ wrapStore: failing })
     const flow = await relay.authorize()
