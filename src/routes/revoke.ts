@@ -4,17 +4,16 @@
  * at the relay, so no generation of it refreshes again. Unity (legacy Spring) has no revocation
  * endpoint, so the relay asks nothing of it; Unity's access token lives on until `expires_in`.
  */
-import { cors } from 'hono/cors'
 import { RelayError } from '../errors.ts'
 import { revokeForm } from '../inputs.ts'
 import { openRefreshToken } from '../refresh-seal.ts'
+import { corsForApps } from './app-cors.ts'
 import type { Relay, RouteDeps } from './deps.ts'
 
 /** Mounts `POST /revoke` and its CORS preflight. */
 export function mountRevoke(app: Relay, deps: RouteDeps): void {
   const { config } = deps
-  const corsForApps = cors({ origin: (origin) => (config.returnToOrigins.includes(origin) ? origin : null), allowMethods: ['POST'], maxAge: 600 })
-  app.use('/revoke', (c, next) => (c.req.header('Origin') === undefined ? next() : corsForApps(c, next)))
+  app.use('/revoke', corsForApps(config))
 
   app.post('/revoke', revokeForm, async (c) => {
     const { token } = c.req.valid('form')

@@ -5,7 +5,6 @@
  * both hand out sealed refresh tokens (see `refresh.ts`), bound to the app's DPoP key when the
  * request carries a proof (see `dpop-request.ts`).
  */
-import { cors } from 'hono/cors'
 import { sha256Base64Url } from '../base64url.ts'
 import { presentedProof } from '../dpop-request.ts'
 import { RelayError } from '../errors.ts'
@@ -18,6 +17,7 @@ import { apiResponse } from '../security-headers.ts'
 import { guardStore } from '../store.ts'
 import type { TokenOutcome } from '../unity.ts'
 import { storedUserCodeFor } from '../user-code.ts'
+import { corsForApps } from './app-cors.ts'
 import { faultName } from './deps.ts'
 import type { Relay, RouteDeps } from './deps.ts'
 
@@ -29,15 +29,7 @@ export function mountToken(app: Relay, deps: RouteDeps): void {
   const sealing: SealingDeps | undefined =
     config.refreshTokens === 'sealed' ? { keys: deps.refreshSealKeys, grants: deps.refreshGrants, unity, log, nowSeconds: deps.nowSeconds } : undefined
   // A browser app sends its proof in the DPoP header (RFC 9449 §4.1), which is not CORS-safelisted; nothing new is exposed.
-  const corsForApps = cors({
-    origin: (origin) => (config.returnToOrigins.includes(origin) ? origin : null),
-    allowMethods: ['POST'],
-    allowHeaders: ['Content-Type', 'DPoP'],
-    maxAge: 600,
-  })
-  // Only a browser's cross-origin request carries Origin; for the rest, hono/cors would only add
-  // `Vary: Origin` (moot on a no-store answer), by copying the whole Response after the handler.
-  app.use('/token', (c, next) => (c.req.header('Origin') === undefined ? next() : corsForApps(c, next)))
+  app.use('/token', corsForApps(config, ['Content-Type', 'DPoP']))
 
   app.post('/token', tokenForm, async (c) => {
     const input = c.req.valid('form')
