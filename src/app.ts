@@ -27,7 +27,7 @@ import { recordedGrants } from './grants.ts'
 import { UNRECORDED_GRANTS } from './refresh.ts'
 import { importRefreshSealKeys } from './refresh-seal.ts'
 import type { RefreshSealKeys } from './refresh-seal.ts'
-import { mountAuthorize } from './routes/authorize.ts'
+import { AUTHORIZE_PATHS, mountAuthorize } from './routes/authorize.ts'
 import { mountCallback } from './routes/callback.ts'
 import { canonicalHost } from './routes/canonical-host.ts'
 import { faultName } from './routes/deps.ts'
@@ -36,7 +36,7 @@ import { mountDevice } from './routes/device.ts'
 import { METADATA_PATH, mountMetadata } from './routes/metadata.ts'
 import { mountLanding } from './routes/landing.ts'
 import { mountRevoke } from './routes/revoke.ts'
-import { mountToken } from './routes/token.ts'
+import { mountToken, TOKEN_PATHS } from './routes/token.ts'
 import { apiResponse, cspNonce, hasSecurityHeaders, setSecurityHeaders } from './security-headers.ts'
 import { importStateKeys } from './state.ts'
 import type { StateKeys } from './state.ts'
@@ -64,7 +64,7 @@ export interface RelayDeps {
 }
 
 /** Paths a user's browser opens: errors there render as HTML pages. */
-const BROWSER_PATHS: ReadonlySet<string> = new Set(['/authorize', '/callback', '/device'])
+const BROWSER_PATHS: ReadonlySet<string> = new Set([...AUTHORIZE_PATHS, '/callback', '/device'])
 
 /** What `/healthz` adds while `REDIRECT_URI` is unset. Written by the relay: no request input. */
 export const REDIRECT_URI_WARNING =
@@ -114,9 +114,9 @@ export function createRelay(deps: RelayDeps): Relay {
   const perClientIp = (name: RateLimitName) =>
     limitByClientIp({ limiter: limiters[name], retryAfterSeconds: config.rateLimits[name].periodSeconds, log, clientKeyOf })
   // Counted before the body is read, so a flood costs the relay as little as possible.
-  app.use('/authorize', perClientIp('authorize'))
+  for (const path of AUTHORIZE_PATHS) app.use(path, perClientIp('authorize'))
   app.use('/callback', perClientIp('callback'))
-  app.use('/token', perClientIp('token'))
+  for (const path of TOKEN_PATHS) app.use(path, perClientIp('token'))
   // RFC 7009 §5: revocation is open to anyone holding a token, so it is damped per address like /token.
   app.use('/revoke', perClientIp('token'))
   // RFC 8628 §5.1: user codes are short, so guessing at /device must be rate limited; a device authorization is a store write.
@@ -135,7 +135,7 @@ export function createRelay(deps: RelayDeps): Relay {
   const health = JSON.stringify(config.redirectUri === undefined ? { ok: true, warnings: [REDIRECT_URI_WARNING] } : { ok: true })
   app.get('/healthz', () => apiResponse(health, 200, 'application/json'))
   const toCanonicalHost = canonicalHost(config)
-  if (toCanonicalHost) app.use('/authorize', toCanonicalHost)
+  if (toCanonicalHost) for (const path of AUTHORIZE_PATHS) app.use(path, toCanonicalHost)
   mountAuthorize(app, routeDeps)
   mountCallback(app, routeDeps)
   mountToken(app, routeDeps)
@@ -144,7 +144,8 @@ export function createRelay(deps: RelayDeps): Relay {
   mountMetadata(app, routeDeps)
   allowOnly(app, '/authorize', ['GET', 'POST'], 'Open this address in a browser; apps link to it with GET, and its page answers with POST.')
   allowOnly(app, '/callback', ['GET'], 'Only Unity sends browsers here, with GET.')
-  allowOnly(app, '/token', ['POST'], 'POST a form (application/x-www-form-urlencoded) to /token (RFC 6749 §3.2).')
+  allowOnly(app, '/api/oauth/authorize', ['GET'], 'Open this address in a browser; apps link to it with GET.')
+  for (const path of TOKEN_PATHS) allowOnly(app, path, ['POST'], `POST a form (application/x-www-form-urlencoded) to ${path} (RFC 6749 §3.2).`)
   allowOnly(app, '/revoke', ['POST'], 'POST a form (application/x-www-form-urlencoded) with token=<refresh token> to /revoke (RFC 7009 §2.1).')
   allowOnly(app, '/device', ['GET'], 'Open this address in a browser and type the code your device shows.')
   allowOnly(app, '/device_authorization', ['POST'], 'POST a form (application/x-www-form-urlencoded) to /device_authorization (RFC 8628 §3.1).')

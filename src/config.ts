@@ -4,6 +4,7 @@
  */
 import { RelayError } from './errors.ts'
 import { DEFAULT_RATE_LIMITS, RATE_LIMIT_SETTINGS } from './limits/settings.ts'
+import { checkAllowlistedRedirectUri } from './redirect-uri.ts'
 import type { RateLimitName, RateLimits, RateLimitSetting } from './limits/settings.ts'
 import { KV_MIN_EXPIRATION_TTL_SECONDS } from './store.ts'
 
@@ -46,6 +47,10 @@ export interface Config {
   readonly redirectUri: string | undefined
   /** Exact origins a `return_to` and a CORS request may have. */
   readonly returnToOrigins: readonly string[]
+  /** `LOOPBACK_REDIRECTS=on` (default): standard requests may name a loopback redirect URI on any port (RFC 8252 §7.3). */
+  readonly loopbackRedirects: boolean
+  /** `APP_REDIRECT_URIS`: the exact https and private-use redirect URIs standard requests may name (RFC 8252 §7.1). */
+  readonly appRedirectUris: readonly string[]
   readonly stateTtlSeconds: number
   readonly codeTtlSeconds: number
   /** Each limit's count and period: Deno's in-process limiters, and `Retry-After` everywhere. */
@@ -148,6 +153,8 @@ export function parseConfig(source: ConfigSource): Config {
   const previous = secret('STATE_SECRET_PREVIOUS', read('STATE_SECRET_PREVIOUS'))
   const redirectUri = endpointUrl('REDIRECT_URI', read('REDIRECT_URI'))?.href
   const returnToOrigins = parseOrigins(read('RETURN_TO_ALLOWLIST'), problem)
+  const loopbackRedirects = oneOf<'on' | 'off'>('LOOPBACK_REDIRECTS', ['on', 'off'], 'on') === 'on'
+  const appRedirectUris = parseRedirectUris(read('APP_REDIRECT_URIS'), problem)
   const stateTtlSeconds = seconds('STATE_TTL_SECONDS', STATE_TTL_RANGE)
   const codeTtlSeconds = seconds('CODE_TTL_SECONDS', CODE_TTL_RANGE)
   const rateLimit = (name: RateLimitName): RateLimitSetting => {
@@ -201,6 +208,8 @@ export function parseConfig(source: ConfigSource): Config {
     stateSecrets: previous === undefined ? [current ?? ''] : [current ?? '', previous],
     redirectUri,
     returnToOrigins,
+    loopbackRedirects,
+    appRedirectUris,
     stateTtlSeconds,
     codeTtlSeconds,
     rateLimits,
@@ -248,6 +257,20 @@ function parseOrigins(value: string | undefined, problem: (name: string, text: s
     }
   }
   return origins.map((origin) => origin.replace(/\/$/, ''))
+}
+
+/** RFC 9700 §4.1.3: redirect URIs are compared exactly, so each entry must be the one spelling apps will send. */
+function parseRedirectUris(value: string | undefined, problem: (name: string, text: string) => void): string[] {
+  if (value === undefined) return []
+  const uris = value.split(/\s+/)
+  for (const uri of uris) {
+    const reason = checkAllowlistedRedirectUri(uri)
+    if (reason !== undefined) {
+      problem('APP_REDIRECT_URIS', reason)
+      return []
+    }
+  }
+  return [...new Set(uris)]
 }
 
 function isLoopback(url: URL): boolean {

@@ -6,8 +6,10 @@
 import type { Context } from 'hono'
 import { createBinding, setBindingCookie } from './binding.ts'
 import type { Config } from './config.ts'
-import { confirmPage } from './pages.ts'
+import { appConfirmPage, confirmPage } from './pages.ts'
 import type { Place } from './place.ts'
+import { formActionSource } from './redirect-uri.ts'
+import type { AppRedirect } from './redirect-uri.ts'
 import type { RelayContext, RouteDeps } from './routes/deps.ts'
 import { cspNonce } from './security-headers.ts'
 import { signState } from './state.ts'
@@ -24,6 +26,13 @@ export interface PendingFlow {
     /** When the device asked (Unix seconds), and from where, if the runtime knew. */
     readonly startedAt?: number | undefined
     readonly from?: Place | undefined
+  }
+  /** A standard authorization request (RFC 6749 §4.1): the result goes to the app's redirect URI. */
+  readonly app?: {
+    readonly redirect: AppRedirect
+    /** Untrusted: the page shows it as what the app calls itself. */
+    readonly clientId: string
+    readonly state: string | undefined
   }
 }
 
@@ -56,10 +65,11 @@ export function createConfirmation(deps: RouteDeps): Confirmation {
   // Chromium applies form-action to the redirect after a form POST, so Unity's origin must be allowed too.
   const formAction = `'self' ${unityUrl.origin}`
   return {
-    async begin(c, { challenge, scope, returnTo, device }) {
+    async begin(c, { challenge, scope, returnTo, device, app }) {
       const now = deps.nowSeconds()
       const binding = await createBinding()
-      const pick = config.confirmPage === 'always' && reachedFromAnotherSite(c, config)
+      // A standard flow's result goes to the app's own redirect URI, never to whoever started it, so no code is shown to compare or pick.
+      const pick = app === undefined && config.confirmPage === 'always' && reachedFromAnotherSite(c, config)
       const exp = Math.min(now + config.stateTtlSeconds, device?.expiresAt ?? Number.POSITIVE_INFINITY)
       const state = await signState(await deps.stateKeys(), {
         iat: now,
@@ -70,17 +80,24 @@ export function createConfirmation(deps: RouteDeps): Confirmation {
         ...(returnTo === undefined ? {} : { rt: returnTo }),
         ...(device === undefined ? {} : { dv: true }),
         ...(pick ? { pk: true } : {}),
+        ...(app === undefined
+          ? {}
+          : { app: { redirectUri: app.redirect.uri, clientId: app.clientId, ...(app.state === undefined ? {} : { state: app.state }) } }),
       })
       setBindingCookie(c, binding, exp - now)
       return { state, binding: binding.hash, exp, pick }
     },
-    async page(c, { challenge, scope, device }, { state, pick }) {
-      c.set('formAction', formAction)
+    async page(c, { challenge, scope, device, app }, { state, pick }) {
+      // A Cancel, and a Continue that Unity answers at once, end at the app's redirect URI within the form's navigation.
+      c.set('formAction', app === undefined ? formAction : `${formAction} ${formActionSource(app.redirect)}`)
       c.set('pageScript', true)
       // The form's POST must carry this page's Origin, which `no-referrer` would send as `null`; the URL holds no code.
       c.header('Referrer-Policy', 'same-origin')
-      const userCode = await userCodeFor(challenge)
       const now = deps.nowSeconds()
+      if (app !== undefined) {
+        return c.html(appConfirmPage({ clientId: app.clientId, returnsTo: app.redirect, unityHost: unityUrl.host, scope, state, startedAt: now, now, nonce: cspNonce(c) }))
+      }
+      const userCode = await userCodeFor(challenge)
       return c.html(confirmPage({
         userCode,
         unityHost: unityUrl.host,

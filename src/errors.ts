@@ -18,6 +18,8 @@ interface ErrorSpec {
 const ERROR_SPECS = {
   invalid_request: { status: 400, oauthError: 'invalid_request', title: 'This sign-in request is not valid' },
   invalid_scope: { status: 400, oauthError: 'invalid_scope', title: 'The requested scope is not valid' },
+  // RFC 6749 §4.1.2.1: answered at the relay, never redirected.
+  invalid_redirect_uri: { status: 400, oauthError: 'invalid_request', title: 'The app’s return address is not allowed' },
   invalid_return_to: { status: 400, oauthError: 'invalid_request', title: 'The return address is not allowed' },
   invalid_state: { status: 400, oauthError: 'invalid_request', title: 'This sign-in link is not valid' },
   expired_state: { status: 400, oauthError: 'invalid_request', title: 'This sign-in link has expired' },

@@ -10,7 +10,7 @@ import type { Relay } from './app.ts'
 import { parseConfig } from './config.ts'
 import type { Config } from './config.ts'
 import { RelayError } from './errors.ts'
-import type { CodeStore, DeviceRecord } from './store.ts'
+import type { CodeStore, DeviceRecord, SpentTrace } from './store.ts'
 import { DurableObjectCodeStore } from './stores/durable-object.ts'
 import { FlowObject } from './stores/flow-object.ts'
 import type { FlowWrite } from './stores/flow-state.ts'
@@ -101,8 +101,8 @@ export class AuthFlows extends DurableObject<Env> {
     return this.#object.beginPickup(nowSeconds, leaseId)
   }
 
-  finishPickup(leaseId: string, how: 'consume' | 'release') {
-    this.#object.finishPickup(leaseId, how)
+  finishPickup(leaseId: string, how: 'consume' | 'release', trace?: SpentTrace) {
+    this.#object.finishPickup(leaseId, how, trace)
   }
 
   rememberProof(untilSeconds: number) {

@@ -7,30 +7,34 @@ import type { Env, MiddlewareHandler } from 'hono'
 import { validator } from 'hono/validator'
 import { isScope, MAX_SCOPE_LENGTH } from './config.ts'
 import type { Config } from './config.ts'
+import { readStandardRequest } from './authorize-request.ts'
+import type { StandardAuthorize } from './authorize-request.ts'
 import { RelayError } from './errors.ts'
+import { CHALLENGE_PATTERN, CLIENT_ID_PATTERN } from './oauth-values.ts'
 import { normalizeUserCode } from './user-code.ts'
 
 type RawParams = Record<string, string | File | (string | File)[] | undefined>
 
-/** RFC 7636 §4.2: BASE64URL(SHA-256(verifier)) is always 43 characters. */
-const CHALLENGE_PATTERN = /^[A-Za-z0-9_-]{43}$/
 /** RFC 7636 §4.1: 43 to 128 unreserved characters. */
 const VERIFIER_PATTERN = /^[A-Za-z0-9\-._~]{43,128}$/
 /** A device code as the relay issues it: 32 random bytes, base64url. */
 const DEVICE_CODE_PATTERN = /^[A-Za-z0-9_-]{43}$/
-/** RFC 6749 Appendix A.1 VSCHAR, bounded. */
-const CLIENT_ID_PATTERN = /^[\x20-\x7e]{1,64}$/
 /** Generous bounds on opaque values from Unity and apps, so oversized input is refused early. */
 const MAX_CODE_LENGTH = 2048
 /** Longest refresh token `/token` accepts: a raw Unity one (passthrough) or a sealed one. */
 export const MAX_REFRESH_TOKEN_LENGTH = 4096
 const MAX_RETURN_TO_LENGTH = 512
 
-/** A validated `/authorize` request. */
+/** A validated pickup-mode `/authorize` request (no `redirect_uri`). */
 export interface AuthorizeInput {
   readonly challenge: string
   readonly scope: string
   readonly returnTo: string | undefined
+}
+
+/** A standard-mode `/authorize` request (with `redirect_uri`), read by `authorize-request.ts`. */
+export interface StandardAuthorizeInput {
+  readonly standard: StandardAuthorize
 }
 
 /** A validated `/callback` request: the state plus either a code or an error. */
@@ -69,16 +73,28 @@ export type DeviceEntryInput =
   /** Typed, but cannot be a user code: answered like an unknown one. */
   | { readonly kind: 'malformed' }
 
+/** The parts of a standard code grant (RFC 6749 §4.1.3) that are checked against the flow's record. */
+export interface StandardCodeInput {
+  /** The relay's code, as the app's redirect URI received it. */
+  readonly code: string
+  readonly redirectUri: string | undefined
+  readonly clientId: string | undefined
+  /** The app sent a `client_secret` in the form, which the relay ignores. */
+  readonly sentSecret: boolean
+}
+
 /** A validated `/token` request. */
 export type TokenInput =
-  | { readonly grantType: 'authorization_code'; readonly verifier: string }
+  /** With `standard`, the standard code grant; without, the relay's pickup. */
+  | { readonly grantType: 'authorization_code'; readonly verifier: string; readonly standard?: StandardCodeInput }
   /** The device code is the flow's PKCE verifier, so its pickup is the same. */
   | { readonly grantType: typeof DEVICE_CODE_GRANT; readonly verifier: string }
   | { readonly grantType: 'refresh_token'; readonly refreshToken: string; readonly scope: string | undefined }
 
-/** Validates `GET /authorize`. */
+/** Validates `GET /authorize`: the pickup mode as ever, or with `redirect_uri` a standard request. */
 export const authorizeQuery = (config: Config) =>
-  validator('query', (query: RawParams): AuthorizeInput => {
+  validator('query', (query: RawParams): AuthorizeInput | StandardAuthorizeInput => {
+    if (query.redirect_uri !== undefined) return { standard: readStandardRequest(query, config) }
     const challenge = single(query, 'code_challenge')
     // The challenge keys the pickup, so it must be exactly an S256 hash (RFC 7636 §4.2, RFC 9700 §2.1.1).
     if (challenge === undefined || !CHALLENGE_PATTERN.test(challenge)) {
@@ -151,7 +167,14 @@ export const tokenForm = urlEncodedForm('Send the token request as application/x
     if (verifier === undefined || !VERIFIER_PATTERN.test(verifier)) {
       throw invalidRequest('code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1).')
     }
-    return { grantType, verifier }
+    const code = single(form, 'code')
+    if (code === undefined) return { grantType, verifier }
+    if (code === '' || code.length > MAX_CODE_LENGTH) throw invalidRequest('code is empty or too long.')
+    const redirectUri = single(form, 'redirect_uri')
+    const clientId = single(form, 'client_id')
+    if (redirectUri !== undefined && redirectUri.length > MAX_CODE_LENGTH) throw invalidRequest('redirect_uri is too long.')
+    if (clientId !== undefined && !CLIENT_ID_PATTERN.test(clientId)) throw invalidRequest('client_id must be 1 to 64 printable ASCII characters.')
+    return { grantType, verifier, standard: { code, redirectUri, clientId, sentSecret: form.client_secret !== undefined } }
   }
   if (grantType === DEVICE_CODE_GRANT) {
     const verifier = single(form, 'device_code')

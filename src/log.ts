@@ -14,7 +14,7 @@ export interface LogFields {
   readonly outcome?: string
   /** The class of an unexpected fault (never its message, which may quote input). */
   readonly fault?: string
-  /** The `client_id` a device sent to `/device_authorization`: untrusted, for correlation only. */
+  /** The `client_id` an app or a device sent: untrusted, for correlation only. */
   readonly client?: string
   /** Names of the settings that make the relay misconfigured (names only, never values). */
   readonly settings?: readonly string[]
@@ -26,6 +26,8 @@ export interface LogFields {
 
 /** Where log lines go. */
 export interface Logger {
+  /** Detail an operator turns on to debug an integration; a logger may leave it out. */
+  debug?(event: string, fields?: LogFields): void
   info(event: string, fields?: LogFields): void
   warn(event: string, fields?: LogFields): void
   error(event: string, fields?: LogFields): void
@@ -33,6 +35,7 @@ export interface Logger {
 
 /** One JSON object per line on the console, which Workers Logs and Deno Deploy index. */
 export const consoleLogger: Logger = {
+  debug: (event, fields) => console.debug(JSON.stringify({ level: 'debug', event, ...fields })),
   info: (event, fields) => console.log(JSON.stringify({ level: 'info', event, ...fields })),
   warn: (event, fields) => console.warn(JSON.stringify({ level: 'warn', event, ...fields })),
   error: (event, fields) => console.error(JSON.stringify({ level: 'error', event, ...fields })),

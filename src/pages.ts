@@ -9,6 +9,7 @@ import { html as honoHtml, raw } from 'hono/html'
 import { INTENT_GATE_SCRIPT } from './intent-gate.ts'
 import { countryName, placeDifference } from './place.ts'
 import type { Place } from './place.ts'
+import type { AppRedirect } from './redirect-uri.ts'
 
 const STYLE = `
 :root { color-scheme: light dark; --fg: #1c2430; --muted: #5b6675; --bg: #f4f6f9; --card: #fff; --on-mark: #fff; --ok: #1f7a4d; --warn: #a4500f; --bad: #b42318; --ask: #1d5fbf; --line: #d5dbe3; --tint: #fff6ea; }
@@ -194,13 +195,53 @@ ${NONE_OF_THESE}${GATE_HINT}</form>`
 ${provenance(options)}${decide}`, 'intent-gate')
 }
 
+/** Options of {@link appConfirmPage}. */
+export interface AppConfirmPageOptions extends PageOptions {
+  /** What the app calls itself (`client_id`): unverified, so shown as such. */
+  readonly clientId: string
+  /** Where the sign-in returns: the one thing the user can check. */
+  readonly returnsTo: AppRedirect
+  readonly unityHost: string
+  readonly scope: string
+  /** The signed state the form posts back. */
+  readonly state: string
+  readonly startedAt?: number | undefined
+  readonly now?: number | undefined
+}
+
+const APP_CAUTION = html`<div class="caution" role="note">\
+<p><strong>Only continue if you started signing in from this app yourself, just now.</strong></p>\
+<p>If a web page, an email or a message sent you here, cancel.</p></div>`
+
+/**
+ * Asks the user to confirm a standard sign-in (RFC 6749 §4.1). There is no code to compare: the
+ * result goes only to the app's redirect URI, so the page names where that is, and the app's
+ * `client_id` as a claim nobody checked.
+ */
+export function appConfirmPage(options: AppConfirmPageOptions): string {
+  const { clientId, returnsTo, unityHost, scope, state, nonce } = options
+  return layout('Confirm this sign-in', 'ask', nonce, html`\
+<p>An app that calls itself <strong>${clientId}</strong> asked to sign you in to Unity at <strong>${unityHost}</strong>.</p>\
+${provenance(options)}\
+<p>If you continue, the sign-in returns to ${describeReturn(returnsTo)}.</p>\
+${APP_CAUTION}${consequences('app', scope, unityHost)}\
+<form method="post" action="/authorize" data-gate=""><input type="hidden" name="state" value="${state}"/>${DECISION_BUTTONS}${GATE_HINT}</form>`, 'intent-gate')
+}
+
+/** Where a standard sign-in returns, in words the user can check. */
+function describeReturn(redirect: AppRedirect): Html {
+  if (redirect.kind === 'loopback') return html`<strong>an app on this computer (port ${redirect.port})</strong>`
+  if (redirect.kind === 'https') return html`<strong>${redirect.host}</strong>`
+  return html`the app that opens <strong>${redirect.scheme}:</strong> links on this device`
+}
+
 /** What continuing gives away, and as whom: Unity signs in whoever this browser is signed in as. */
 function consequences(asker: 'app' | 'device', scope: string, unityHost: string): Html {
   return html`<p>If you continue, the ${asker} can ${describeScope(scope)}. Unity uses the account this browser is signed in to at ${unityHost}, possibly without asking you again.</p>`
 }
 
 /** When the flow started and, for a device, where from; only what the relay knows to be true. */
-function provenance({ device = false, startedAt, now, deviceFrom, browserAt }: ConfirmPageOptions): Html | null {
+function provenance({ device = false, startedAt, now, deviceFrom, browserAt }: Pick<ConfirmPageOptions, 'device' | 'startedAt' | 'now' | 'deviceFrom' | 'browserAt'>): Html | null {
   if (startedAt === undefined || now === undefined) return null
   const at = html`<time datetime="${new Date(startedAt * 1000).toISOString()}">${utcTime(startedAt)}</time>`
   if (!device) return html`<p class="when">Started at ${at}, when this page opened.</p>`

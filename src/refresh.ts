@@ -65,15 +65,16 @@ export interface RefreshRequest {
  * the relay cannot read becomes `unavailable`, like any unreadable answer of Unity's.
  *
  * @param jkt The DPoP key's thumbprint when the pickup proved one (RFC 9449 §5): the token is bound to it.
+ * @param grantId The new grant's id, when the caller must know it (to revoke it on a code's reuse).
  */
-export async function sealPickup(deps: SealingDeps, outcome: TokenOutcome, jkt?: string): Promise<TokenOutcome> {
+export async function sealPickup(deps: SealingDeps, outcome: TokenOutcome, jkt?: string, grantId: string = newGrantId()): Promise<TokenOutcome> {
   if (outcome.kind !== 'tokens') return outcome
   const answer = readAnswer(outcome.body)
   if (answer instanceof RelayError) return { kind: 'unavailable', error: answer }
   if (!answer.refreshToken) return outcome
   const first: RefreshPayload = {
     unityRefreshToken: answer.refreshToken.value,
-    grantId: newGrantId(),
+    grantId,
     generation: 0,
     scope: grantedScope(answer) ?? '',
     issuedAt: deps.nowSeconds(),

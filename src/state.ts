@@ -27,6 +27,18 @@ export interface StatePayload {
    * a press that another site steered (double-click-jacking) cannot confirm it.
    */
   readonly pk?: true
+  /** A standard authorization request (RFC 6749 §4.1): where and to whom the result goes. */
+  readonly app?: AppFlow
+}
+
+/** What a standard flow's state carries of the app's request, to the callback (and a Cancel). */
+export interface AppFlow {
+  /** The app's `redirect_uri`, exactly as it was sent and checked. */
+  readonly redirectUri: string
+  /** The app's `client_id`: untrusted text. */
+  readonly clientId: string
+  /** The app's `state`, echoed back exactly. */
+  readonly state?: string
 }
 
 /** A signing key with its public identifier. */
@@ -42,8 +54,14 @@ export interface StateKeys {
 }
 
 const VERSION = 'v1'
-/** Longest state accepted before any crypto, so oversized input costs nothing. */
-export const MAX_STATE_LENGTH = 1024
+/**
+ * Longest state accepted before any crypto, so oversized input costs nothing. A standard flow's
+ * state carries the app's redirect URI, client_id and state (512 characters of any text), which
+ * fit even at their longest.
+ */
+export const MAX_STATE_LENGTH = 4096
+/** Longest state signed for a pickup flow, as before standard flows: its return_to and scope keep it short. */
+const MAX_PICKUP_STATE_LENGTH = 1024
 /** Base64url characters of an HMAC-SHA256 signature (32 bytes). */
 const SIGNATURE_CHARACTERS = 43
 /** Tolerated clock difference between isolates for `iat` in the future. */
@@ -78,17 +96,22 @@ export async function importStateKeys(secrets: readonly string[]): Promise<State
 
 /** Signs a payload with the current key. */
 export async function signState(keys: StateKeys, payload: StatePayload): Promise<string> {
-  const { iat, exp, cc, sc, bh, rt, dv, pk } = payload
-  // v1 payload: a positional JSON array, which keeps the state well under 300 characters.
+  const { iat, exp, cc, sc, bh, rt, dv, pk, app } = payload
+  // v1 payload: a positional JSON array, which keeps a pickup's state well under 300 characters.
   const fields: unknown[] = [iat, exp, cc, sc, bh]
-  if (rt !== undefined || dv || pk) fields.push(rt ?? null)
-  if (dv || pk) fields.push(dv ? 1 : 0)
-  if (pk) fields.push(1)
+  if (app !== undefined) {
+    // A standard flow has no return_to, no device and no code to pick: one spelling, [.., null, 0, 0, [redirect, client, state?]].
+    fields.push(null, 0, 0, app.state === undefined ? [app.redirectUri, app.clientId] : [app.redirectUri, app.clientId, app.state])
+  } else {
+    if (rt !== undefined || dv || pk) fields.push(rt ?? null)
+    if (dv || pk) fields.push(dv ? 1 : 0)
+    if (pk) fields.push(1)
+  }
   const json = JSON.stringify(fields)
   const signed = `${VERSION}.${keys.current.kid}.${asciiToBase64Url(json) ?? toBase64Url(encoder.encode(json))}`
   // A state the callback would refuse must be refused now, before the user signs in for nothing.
-  if (signed.length + 1 + SIGNATURE_CHARACTERS > MAX_STATE_LENGTH) {
-    throw new RelayError('invalid_request', 'The sign-in request is too long: use a shorter return_to or scope.')
+  if (signed.length + 1 + SIGNATURE_CHARACTERS > (app === undefined ? MAX_PICKUP_STATE_LENGTH : MAX_STATE_LENGTH)) {
+    throw new RelayError('invalid_request', app === undefined ? 'The sign-in request is too long: use a shorter return_to or scope.' : 'The sign-in request is too long: use a shorter state, redirect_uri or scope.')
   }
   const signature = await crypto.subtle.sign('HMAC', keys.current.key, asciiInScratch(signed) ?? encoder.encode(signed))
   return `${signed}.${toBase64Url(signature)}`
@@ -161,22 +184,33 @@ function parsePayload(json: string | null): StatePayload | null {
   } catch {
     return null
   }
-  if (!Array.isArray(value) || value.length < 5 || value.length > 8) return null
-  const [iat, exp, cc, sc, bh, rt, dv, pk] = value as unknown[]
+  if (!Array.isArray(value) || value.length < 5 || value.length > 9) return null
+  const [iat, exp, cc, sc, bh, rt, dv, pk, ap] = value as unknown[]
+  const app = value.length === 9 ? parseAppFlow(ap) : undefined
   // One spelling per payload: a trailing null or 0 is never written, so it is never read.
   const valid =
     Number.isSafeInteger(iat) && Number.isSafeInteger(exp) &&
     typeof cc === 'string' && typeof sc === 'string' && typeof bh === 'string' &&
-    (rt === undefined || typeof rt === 'string' || (rt === null && (dv === 1 || pk === 1))) &&
-    (dv === undefined || dv === 1 || (dv === 0 && pk === 1)) &&
-    (pk === undefined || pk === 1)
+    (value.length === 9
+      ? app !== null && rt === null && dv === 0 && pk === 0
+      : (rt === undefined || typeof rt === 'string' || (rt === null && (dv === 1 || pk === 1))) &&
+        (dv === undefined || dv === 1 || (dv === 0 && pk === 1)) &&
+        (pk === undefined || pk === 1))
   if (!valid) return null
   return {
     iat: iat as number, exp: exp as number, cc, sc, bh,
     ...(typeof rt === 'string' ? { rt } : {}),
     ...(dv === 1 ? { dv: true } : {}),
     ...(pk === 1 ? { pk: true } : {}),
+    ...(app ? { app } : {}),
   }
+}
+
+/** `[redirect_uri, client_id]` or `[redirect_uri, client_id, state]`. */
+function parseAppFlow(value: unknown): AppFlow | null {
+  if (!Array.isArray(value) || value.length < 2 || value.length > 3 || !value.every((item) => typeof item === 'string')) return null
+  const [redirectUri, clientId, state] = value as string[]
+  return state === undefined ? { redirectUri: redirectUri!, clientId: clientId! } : { redirectUri: redirectUri!, clientId: clientId!, state }
 }
 
 function invalidState(): RelayError {

@@ -39,6 +39,20 @@ export interface CodeRecord {
   readonly redirect_uri: string
   /** Unix seconds; checked on read because KV expiry is lazy. */
   readonly exp: number
+  /** A standard flow's: what the app's token request must match. Absent for pickups. */
+  readonly app?: AppBinding
+}
+
+/**
+ * What a standard flow's relay code is bound to (RFC 6749 §4.1.3, RFC 7636 §4.6); the flow's
+ * key, the code challenge, binds the verifier.
+ */
+export interface AppBinding {
+  /** SHA-256 of the relay's code, base64url: the store never holds the code itself. */
+  readonly code_hash: string
+  readonly client_id: string
+  /** The app's redirect URI, exactly as the authorization request named it. */
+  readonly redirect_uri: string
 }
 
 /** Unity answered with an error, or the user cancelled: the app learns it on its next poll. */
@@ -115,11 +129,22 @@ export interface SaveCondition {
   readonly unconfirmed?: 'allow'
 }
 
+/**
+ * What a standard flow's tombstone keeps, so that a second use of its code (RFC 6749 §4.1.2) can
+ * be told apart and the grant it started revoked. Hashes and handles only, no secret.
+ */
+export interface SpentTrace {
+  /** The relay code's hash ({@link AppBinding.code_hash}). */
+  readonly code_hash: string
+  /** The refresh grant the exchange started, if one was (`REFRESH_TOKENS=sealed`). */
+  readonly grant?: string
+}
+
 /** A code taken for one token exchange; no other pickup gets it while the claim is open. */
 export interface Claim {
   readonly record: CodeRecord
-  /** The exchange reached a final answer: the record becomes a "spent" tombstone until its `exp`. */
-  consume(): Promise<void>
+  /** The exchange reached a final answer: the record becomes a "spent" tombstone until its `exp`, keeping `trace`. */
+  consume(trace?: SpentTrace): Promise<void>
   /** The exchange failed transiently: make the code available to the app's retry. */
   release(): Promise<void>
 }
@@ -130,8 +155,8 @@ export type Pickup =
   | { readonly kind: 'pending' }
   /** Another pickup holds the code right now; its outcome decides what the next poll sees. */
   | { readonly kind: 'busy' }
-  /** The code was exchanged (or Unity refused it) already. */
-  | { readonly kind: 'spent' }
+  /** The code was exchanged (or Unity refused it) already; a standard flow's tombstone says which code and grant. */
+  | { readonly kind: 'spent'; readonly trace?: SpentTrace }
   /** Unity refused the sign-in or the user cancelled it; answered to every poll until `exp`. */
   | { readonly kind: 'refused'; readonly error: AuthorizationError }
   /** This pickup holds the code. */

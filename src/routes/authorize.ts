@@ -4,11 +4,15 @@
  * the GET shows a confirmation page with the flow's user code, and only the user's Continue
  * (a POST from that page; on a page another site sent the browser to, the flow's own code picked
  * among decoys) records the confirmation that the callback needs and sends the browser to Unity;
- * `never` records it and redirects at once.
+ * `never` records it and redirects at once. With a `redirect_uri` the request is a standard one
+ * (RFC 6749 §4.1): the same steps, a page without a user code, and the app's redirect URI as the end.
  */
 import type { MiddlewareHandler } from 'hono'
+import { redirectToApp } from '../app-redirect.ts'
+import type { StandardAuthorize } from '../authorize-request.ts'
 import { clearBindingCookie, verifyBindingCookie } from '../binding.ts'
 import { createConfirmation } from '../confirmation.ts'
+import type { Begun, PendingFlow } from '../confirmation.ts'
 import { RelayError } from '../errors.ts'
 import { authorizeQuery, decisionForm } from '../inputs.ts'
 import { flowId } from '../log.ts'
@@ -18,27 +22,59 @@ import { verifyState } from '../state.ts'
 import { guardStore, ttlUntil } from '../store.ts'
 import type { FlowWriteResult } from '../store.ts'
 import { storedUserCodeFor } from '../user-code.ts'
-import type { Relay, RelayEnv, RouteDeps } from './deps.ts'
+import type { Relay, RelayContext, RelayEnv, RouteDeps } from './deps.ts'
 
-/** Mounts `GET /authorize` and the confirmation page's `POST /authorize`. */
+/** Where apps send browsers to sign in: the relay's own path, and Unity's, for apps configured with a `UNITY_URL`. */
+export const AUTHORIZE_PATHS: readonly string[] = ['/authorize', '/api/oauth/authorize']
+
+/** Mounts `GET /authorize` on each of {@link AUTHORIZE_PATHS}, and the confirmation page's `POST /authorize`. */
 export function mountAuthorize(app: Relay, deps: RouteDeps): void {
   const { config, store, unity, log } = deps
   const confirmation = createConfirmation(deps)
 
-  app.get('/authorize', authorizeQuery(config), async (c) => {
-    const flow = c.req.valid('query')
-    const begun = await confirmation.begin(c, flow)
+  /** A standard request: refused to the app's redirect URI, or begun like a pickup with the app in its state. */
+  const beginStandard = async (c: RelayContext, request: StandardAuthorize): Promise<{ flow: PendingFlow; begun: Begun } | Response> => {
+    const issuer = deps.publicOrigin(c)
+    if (request.kind === 'refused') {
+      log.info('authorize.refused', { error: request.error, outcome: 'redirected' })
+      return redirectToApp(c, request.redirect.uri, issuer, request)
+    }
+    const flow: PendingFlow = { challenge: request.challenge, scope: request.scope, app: { redirect: request.redirect, clientId: request.clientId, state: request.state } }
+    c.set('flow', flowId(flow.challenge))
+    try {
+      return { flow, begun: await confirmation.begin(c, flow) }
+    } catch (error) {
+      // A state too long to sign: the app learns it at its redirect URI, like any other bad request.
+      if (!(error instanceof RelayError) || error.code !== 'invalid_request') throw error
+      log.info('authorize.refused', { error: error.code, outcome: 'redirected' })
+      return redirectToApp(c, request.redirect.uri, issuer, { error: 'invalid_request', description: error.description, state: request.state })
+    }
+  }
+
+  app.on('GET', [...AUTHORIZE_PATHS], authorizeQuery(config), async (c) => {
+    const input = c.req.valid('query')
+    let flow: PendingFlow
+    let begun: Begun
+    if ('standard' in input) {
+      const started = await beginStandard(c, input.standard)
+      if (started instanceof Response) return started
+      ;({ flow, begun } = started)
+    } else {
+      flow = input
+      begun = await confirmation.begin(c, flow)
+    }
     const { state, binding, exp } = begun
     if (config.confirmPage === 'never') {
       // There is no Continue to press: going to Unity is the confirmation that the callback needs.
       const confirmed = await guardStore('record the sign-in in', store.confirm(flow.challenge, binding, exp, ttlUntil(exp, deps.nowSeconds())))
       if (confirmed !== 'created') throw refused(confirmed)
-      log.info('authorize.redirect', { flow: flowId(flow.challenge) })
+      log.info('authorize.redirect', flow.app === undefined ? { flow: flowId(flow.challenge) } : { flow: flowId(flow.challenge), client: flow.app.clientId })
       return c.redirect(unity.authorizeUrl({ redirectUri: deps.redirectUriFor(c), scope: flow.scope, state, challenge: flow.challenge }), 302)
     }
     return confirmation.page(c, flow, begun)
   })
 
+  // The page's form posts to /authorize itself, on whichever path the app opened.
   app.post('/authorize', fromRelayPage(deps), decisionForm, async (c) => {
     const { state, decision, pick } = c.req.valid('form')
     const now = deps.nowSeconds()
@@ -74,6 +110,10 @@ export function mountAuthorize(app: Relay, deps: RouteDeps): void {
     clearBindingCookie(c, flow.bh)
     if (saved !== 'created') throw refused(saved)
     log.info('authorize.cancelled', { flow: flowId(flow.cc) })
+    // RFC 6749 §4.1.2.1: the user's refusal goes to the app as access_denied.
+    if (flow.app !== undefined) {
+      return redirectToApp(c, flow.app.redirectUri, deps.publicOrigin(c), { error: 'access_denied', description: 'The user cancelled the sign-in.', state: flow.app.state })
+    }
     if (flow.rt !== undefined) return c.redirect(flow.rt, 303)
     return c.html(cancelledPage({ device: flow.dv === true, nonce: cspNonce(c) }))
   })

@@ -2,8 +2,11 @@
  * @module
  * `GET /callback`: Unity's redirect back. Verifies the state and the browser binding, then keeps
  * the code (or Unity's refusal) in the store for the app's pickup, in place of the confirmation
- * that this browser's Continue recorded.
+ * that this browser's Continue recorded. A standard flow's browser then goes to the app's redirect
+ * URI with a code of the relay's own, bound in the store to Unity's; Unity's code never leaves the relay.
  */
+import { redirectToApp } from '../app-redirect.ts'
+import { sha256Base64Url, toBase64Url } from '../base64url.ts'
 import { consumeBindingCookie } from '../binding.ts'
 import { RelayError } from '../errors.ts'
 import { callbackQuery } from '../inputs.ts'
@@ -30,8 +33,19 @@ export function mountCallback(app: Relay, deps: RouteDeps): void {
       throw new RelayError('issuer_mismatch', 'The sign-in response did not come from the expected Unity server. Start again from the app.')
     }
     const exp = now + config.codeTtlSeconds
+    // RFC 6749 §4.1.2 and §10.5: the app's code is the relay's own, random, single use and short-lived; only its hash is stored.
+    const appCode = input.code !== undefined && flow.app !== undefined ? toBase64Url(crypto.getRandomValues(new Uint8Array(32))) : undefined
     const record: FlowRecord =
-      input.code !== undefined ? { code: input.code, redirect_uri: deps.redirectUriFor(c), exp } : { error: toAuthorizationError(input.error), exp }
+      input.code === undefined
+        ? { error: toAuthorizationError(input.error), exp }
+        : appCode === undefined || flow.app === undefined
+          ? { code: input.code, redirect_uri: deps.redirectUriFor(c), exp }
+          : {
+              code: input.code,
+              redirect_uri: deps.redirectUriFor(c),
+              exp,
+              app: { code_hash: await sha256Base64Url(appCode), client_id: flow.app.clientId, redirect_uri: flow.app.redirectUri },
+            }
     // RFC 9700 §4.5 (code injection): anyone can get a state and cookie of their own, so a result is kept only where that state's Continue was pressed.
     // And the first result of a flow is kept: a second callback (e.g. someone who knows the challenge signing in as themselves) must not replace it.
     let saved: FlowWriteResult
@@ -52,6 +66,15 @@ export function mountCallback(app: Relay, deps: RouteDeps): void {
       throw new RelayError('flow_finished', 'This sign-in was already completed or cancelled, and its first result is kept. If the app is still waiting, start again from the app.')
     }
     log.info('callback.stored', { flow: flowId(flow.cc), outcome: 'code' in record ? 'code' : record.error })
+    if (flow.app !== undefined) {
+      const issuer = deps.publicOrigin(c)
+      const { redirectUri, state } = flow.app
+      // RFC 9207 §2: every response carries the relay's issuer; RFC 6749 §4.1.2.1: Unity's error goes back as an error.
+      if (appCode !== undefined) return redirectToApp(c, redirectUri, issuer, { code: appCode, state })
+      const error = 'error' in record ? record.error : 'server_error'
+      const description = error === 'access_denied' ? 'The user did not allow the sign-in at Unity.' : 'Unity refused the sign-in request.'
+      return redirectToApp(c, redirectUri, issuer, { error, description, state })
+    }
     if (flow.rt !== undefined) return c.redirect(flow.rt, 303)
     const nonce = cspNonce(c)
     return c.html('code' in record ? donePage({ device: flow.dv === true, nonce }) : deniedPage({ error: record.error, nonce }))

@@ -3,9 +3,11 @@
  * `POST /token`: the app's pickup (PKCE verifier → the stored code → Unity's tokens) and the
  * refresh, which adds the client credentials the app never holds. With `REFRESH_TOKENS=sealed`
  * both hand out sealed refresh tokens (see `refresh.ts`), bound to the app's DPoP key when the
- * request carries a proof (see `dpop-request.ts`).
+ * request carries a proof (see `dpop-request.ts`). A code grant that carries a `code` is the
+ * standard one (see `code-grant.ts`).
  */
 import { sha256Base64Url } from '../base64url.ts'
+import { exchangeAppCode } from '../code-grant.ts'
 import { presentedProof } from '../dpop-request.ts'
 import { RelayError } from '../errors.ts'
 import { DEVICE_CODE_GRANT, tokenForm } from '../inputs.ts'
@@ -23,19 +25,26 @@ import type { Relay, RouteDeps } from './deps.ts'
 
 const PENDING = new RelayError('authorization_pending', 'The user has not finished signing in yet.')
 
-/** Mounts `POST /token` and its CORS preflight. */
+/** The token endpoint: the relay's own path, and Unity's, for apps configured with a `UNITY_URL`. */
+export const TOKEN_PATHS: readonly string[] = ['/token', '/api/oauth/token']
+
+/** Mounts `POST /token` and its CORS preflight on each of {@link TOKEN_PATHS}. */
 export function mountToken(app: Relay, deps: RouteDeps): void {
+  for (const path of TOKEN_PATHS) mountTokenAt(app, deps, path)
+}
+
+function mountTokenAt(app: Relay, deps: RouteDeps, path: string): void {
   const { config, store, unity, log, limiters } = deps
   const sealing: SealingDeps | undefined =
     config.refreshTokens === 'sealed' ? { keys: deps.refreshSealKeys, grants: deps.refreshGrants, unity, log, nowSeconds: deps.nowSeconds } : undefined
   // A browser app sends its proof in the DPoP header (RFC 9449 §4.1), which is not CORS-safelisted; nothing new is exposed.
-  app.use('/token', corsForApps(config, ['Content-Type', 'DPoP']))
+  app.use(path, corsForApps(config, ['Content-Type', 'DPoP']))
 
-  app.post('/token', tokenForm, async (c) => {
+  app.post(path, tokenForm, async (c) => {
     const input = c.req.valid('form')
     // RFC 9449 §4.3: a bad proof is refused before any limiter, store or Unity call; it is spent only just before Unity is called.
     const proof = await presentedProof(c.req.header('DPoP'), {
-      htu: `${deps.publicOrigin(c)}/token`,
+      htu: `${deps.publicOrigin(c)}${path}`,
       nowSeconds: deps.nowSeconds(),
       store,
       required: config.requireDpop,
@@ -57,6 +66,14 @@ export function mountToken(app: Relay, deps: RouteDeps): void {
     if (limiters.pickup && !(await isAllowed(limiters.pickup, challenge, log))) {
       throw new RelayError('slow_down', 'Poll less often: wait at least 5 seconds more between requests.')
     }
+    if (input.grantType === 'authorization_code' && input.standard !== undefined) {
+      const outcome = await exchangeAppCode(
+        { store, unity, log, sealing, nowSeconds: deps.nowSeconds },
+        { verifier: input.verifier, challenge, standard: input.standard, authorization: c.req.header('Authorization'), proof, flow },
+      )
+      log.info('token.exchanged', { flow, outcome: outcome.kind, ...(outcome.kind === 'tokens' ? {} : { error: outcome.error.code }) })
+      return tokenResponse(outcome)
+    }
     const now = deps.nowSeconds()
     const pickup = await guardStore('read', store.claim(challenge, now))
     if (pickup.kind === 'pending') {
@@ -74,6 +91,11 @@ export function mountToken(app: Relay, deps: RouteDeps): void {
     if (pickup.kind === 'refused') throw new RelayError(pickup.error, 'Unity did not authorize the app. Start a new sign-in.', { status: 400 })
     const { claim } = pickup
     const { record } = claim
+    // A standard flow's code goes to its redirect URI only, never to whoever holds the verifier (phishing resistance); nothing is spent.
+    if (record.app !== undefined) {
+      await guardStore('keep the sign-in in', claim.release())
+      throw new RelayError('invalid_grant', 'This sign-in returns its code to the app’s redirect_uri: exchange that code, with grant_type=authorization_code and code.')
+    }
     await proof?.spend().catch(async (refusal: unknown) => {
       // The code stays for the app's next pickup with a fresh proof.
       await claim.release().catch(() => {})

@@ -80,8 +80,8 @@ export class DenoKvCodeStore implements CodeStore {
       claim: {
         record,
         // Both end the claim only if the held record is still this one (a newer value is never overwritten).
-        consume: async () => {
-          await this.#setIfUnchanged(key, taken, spentRecord(record), nowSeconds)
+        consume: async (trace) => {
+          await this.#setIfUnchanged(key, taken, spentRecord(record, trace), nowSeconds)
         },
         release: async () => {
           await this.#setIfUnchanged(key, taken, record, nowSeconds)

@@ -63,7 +63,7 @@ export class DurableObjectCodeStore<Id> implements CodeStore {
       kind: 'claimed',
       claim: {
         record: step.record,
-        consume: () => object.finishPickup(leaseId, 'consume'),
+        consume: (trace) => object.finishPickup(leaseId, 'consume', trace),
         release: () => object.finishPickup(leaseId, 'release'),
       },
     }

@@ -7,7 +7,7 @@
  * a time and no other request can run between the read and the write.
  */
 import { CLAIM_LEASE_SECONDS, parseDeviceRecord } from '../store.ts'
-import type { CodeRecord, DeviceRecord, FlowWriteResult, ProofRecord, ProofUse, SaveResult } from '../store.ts'
+import type { CodeRecord, DeviceRecord, FlowWriteResult, ProofRecord, ProofUse, SaveResult, SpentTrace } from '../store.ts'
 import { beginPickup, decideWrite, finishPickup, parseStoredFlow } from './flow-state.ts'
 import type { FlowWrite, PickupStep } from './flow-state.ts'
 import { decideRefresh, GrantFlights, LOST_ANSWER, parseGrantRecord, revokedRecord, SUPERSEDED_ANSWER } from './grant-state.ts'
@@ -42,7 +42,7 @@ export interface FlowObjectApi {
   write(write: FlowWrite): Promise<FlowWriteResult>
   readDevice(): Promise<DeviceRecord | null>
   beginPickup(nowSeconds: number, leaseId: string): Promise<FlowObjectPickup>
-  finishPickup(leaseId: string, how: 'consume' | 'release'): Promise<void>
+  finishPickup(leaseId: string, how: 'consume' | 'release', trace?: SpentTrace): Promise<void>
   rememberProof(untilSeconds: number): Promise<ProofUse>
   startGrant(record: GrantRecord): Promise<void>
   beginRefresh(generation: number, rule: GrantRule, leaseId: string): Promise<GrantObjectStep>
@@ -98,9 +98,9 @@ export class FlowObject {
     return { kind: 'claimed', record: step.record }
   }
 
-  /** Ends the claim `leaseId`: a tombstone on `consume`, the code again on `release`. */
-  finishPickup(leaseId: string, how: 'consume' | 'release'): void {
-    const next = finishPickup(parseStoredFlow(this.#storage.kv.get(FLOW_OBJECT_RECORD_KEY)), leaseId, how)
+  /** Ends the claim `leaseId`: a tombstone (keeping a standard flow's `trace`) on `consume`, the code again on `release`. */
+  finishPickup(leaseId: string, how: 'consume' | 'release', trace?: SpentTrace): void {
+    const next = finishPickup(parseStoredFlow(this.#storage.kv.get(FLOW_OBJECT_RECORD_KEY)), leaseId, how, trace)
     if (next) this.#storage.kv.put(FLOW_OBJECT_RECORD_KEY, next)
   }
 

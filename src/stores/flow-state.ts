@@ -16,7 +16,7 @@
  * stored. Nothing replaces a result.
  */
 import { AUTHORIZATION_ERRORS, CLAIM_LEASE_SECONDS } from '../store.ts'
-import type { AuthorizationError, CodeRecord, ConfirmationRecord, ErrorRecord, FlowRecord, FlowWriteResult, SaveCondition } from '../store.ts'
+import type { AppBinding, AuthorizationError, CodeRecord, ConfirmationRecord, ErrorRecord, FlowRecord, FlowWriteResult, SaveCondition, SpentTrace } from '../store.ts'
 
 /** Who holds a claimed code, and until when (Unix seconds). */
 export interface Lease {
@@ -34,6 +34,9 @@ export interface SpentRecord {
   readonly spent: true
   /** The original record's `exp`. */
   readonly exp: number
+  /** A standard flow's: its relay code's hash, and the grant its exchange started. */
+  readonly code_hash?: string
+  readonly grant?: string
 }
 
 /** Any value a backend keeps under a flow key. */
@@ -51,7 +54,8 @@ export type WriteStep =
 
 /** What a pickup does with the stored value. */
 export type PickupStep =
-  | { readonly kind: 'pending' | 'busy' | 'spent' }
+  | { readonly kind: 'pending' | 'busy' }
+  | { readonly kind: 'spent'; readonly trace?: SpentTrace }
   | { readonly kind: 'refused'; readonly error: AuthorizationError }
   /** Write `held` (conditionally, where the backend can) and exchange `record`. */
   | { readonly kind: 'claimed'; readonly record: CodeRecord; readonly held: HeldCodeRecord }
@@ -62,13 +66,18 @@ export function parseStoredFlow(value: unknown): StoredFlow | null {
   const stored = value as Record<string, unknown>
   if (typeof stored.exp !== 'number') return null
   const exp = stored.exp
-  if (stored.spent === true) return { spent: true, exp }
+  if (stored.spent === true) {
+    if (typeof stored.code_hash !== 'string') return { spent: true, exp }
+    return { spent: true, exp, code_hash: stored.code_hash, ...(typeof stored.grant === 'string' ? { grant: stored.grant } : {}) }
+  }
   if (typeof stored.confirmed === 'string') return { confirmed: stored.confirmed, exp }
   if (typeof stored.error === 'string' && (AUTHORIZATION_ERRORS as readonly string[]).includes(stored.error)) {
     return { error: stored.error as AuthorizationError, exp }
   }
   if (typeof stored.code !== 'string' || typeof stored.redirect_uri !== 'string') return null
-  const record: CodeRecord = { code: stored.code, redirect_uri: stored.redirect_uri, exp }
+  const app = parseAppBinding(stored.app)
+  if (app === null) return null
+  const record: CodeRecord = { code: stored.code, redirect_uri: stored.redirect_uri, exp, ...(app ? { app } : {}) }
   const lease = parseLease(stored.lease)
   return lease ? { ...record, lease } : record
 }
@@ -77,10 +86,10 @@ export function parseStoredFlow(value: unknown): StoredFlow | null {
 export function beginPickup(stored: StoredFlow | null, nowSeconds: number, leaseId: string): PickupStep {
   // KV expiry is lazy, so `exp` is checked on every read.
   if (!stored || stored.exp <= nowSeconds || 'confirmed' in stored) return { kind: 'pending' }
-  if ('spent' in stored) return { kind: 'spent' }
+  if ('spent' in stored) return stored.code_hash === undefined ? { kind: 'spent' } : { kind: 'spent', trace: spentTrace(stored.code_hash, stored.grant) }
   if ('error' in stored) return { kind: 'refused', error: stored.error }
   if ('lease' in stored && stored.lease.until > nowSeconds) return { kind: 'busy' }
-  const record: CodeRecord = { code: stored.code, redirect_uri: stored.redirect_uri, exp: stored.exp }
+  const record = codeRecord(stored)
   return { kind: 'claimed', record, held: { ...record, lease: { id: leaseId, until: nowSeconds + CLAIM_LEASE_SECONDS } } }
 }
 
@@ -107,14 +116,34 @@ export function decideWrite(stored: StoredFlow | null, write: FlowWrite): WriteS
  * What ends a claim: the tombstone on `consume`, the bare code on `release`; `null` when the
  * stored value is no longer this lease's (it ran out and another pickup took over).
  */
-export function finishPickup(stored: StoredFlow | null, leaseId: string, how: 'consume' | 'release'): StoredFlow | null {
+export function finishPickup(stored: StoredFlow | null, leaseId: string, how: 'consume' | 'release', trace?: SpentTrace): StoredFlow | null {
   if (!stored || !('lease' in stored) || stored.lease.id !== leaseId) return null
-  return how === 'consume' ? spentRecord(stored) : { code: stored.code, redirect_uri: stored.redirect_uri, exp: stored.exp }
+  return how === 'consume' ? spentRecord(stored, trace) : codeRecord(stored)
 }
 
-/** The tombstone that replaces a record after its final answer. */
-export function spentRecord(record: FlowRecord): SpentRecord {
-  return { spent: true, exp: record.exp }
+/** The tombstone that replaces a record after its final answer, with a standard flow's `trace`. */
+export function spentRecord(record: FlowRecord, trace?: SpentTrace): SpentRecord {
+  if (trace === undefined) return { spent: true, exp: record.exp }
+  return { spent: true, exp: record.exp, code_hash: trace.code_hash, ...(trace.grant === undefined ? {} : { grant: trace.grant }) }
+}
+
+/** A code record without its lease. */
+function codeRecord(stored: CodeRecord): CodeRecord {
+  const record: CodeRecord = { code: stored.code, redirect_uri: stored.redirect_uri, exp: stored.exp }
+  return stored.app === undefined ? record : { ...record, app: stored.app }
+}
+
+function spentTrace(codeHash: string, grant: string | undefined): SpentTrace {
+  return grant === undefined ? { code_hash: codeHash } : { code_hash: codeHash, grant }
+}
+
+/** `undefined` for a pickup's record (no binding), `null` for a malformed one. */
+function parseAppBinding(value: unknown): AppBinding | null | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'object' || value === null) return null
+  const app = value as Record<string, unknown>
+  if (typeof app.code_hash !== 'string' || typeof app.client_id !== 'string' || typeof app.redirect_uri !== 'string') return null
+  return { code_hash: app.code_hash, client_id: app.client_id, redirect_uri: app.redirect_uri }
 }
 
 /** A fresh lease id: unguessable, so no other pickup can finish this one's claim. */

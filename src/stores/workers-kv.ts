@@ -120,9 +120,9 @@ export class WorkersKvCodeStore implements CodeStore {
       kind: 'claimed',
       claim: {
         record,
-        consume: async () => {
+        consume: async (trace) => {
           try {
-            await this.#kv.put(key, JSON.stringify(spentRecord(record)), { expirationTtl: ttlUntil(record.exp, nowSeconds) })
+            await this.#kv.put(key, JSON.stringify(spentRecord(record, trace)), { expirationTtl: ttlUntil(record.exp, nowSeconds) })
           } finally {
             endFlight()
           }

@@ -65,19 +65,21 @@ async function signedInDevice(start: Start) {
 }
 
 export const deviceCases = [
-  contract('metadata: RFC 8414 document with the device grant, for a public client', async (start) => {
+  contract('metadata: RFC 8414 document with the code and device grants, for a public client', async (start) => {
     const relay = await start({ env: { UNITY_SCOPE: 'api read' } })
     const response = await relay.fetch('/.well-known/oauth-authorization-server')
     assert.equal(response.status, 200)
     assert.match(response.headers.get('Content-Type') ?? '', /^application\/json/)
     assert.deepEqual(await response.json(), {
       issuer: RELAY_ORIGIN,
+      authorization_endpoint: `${RELAY_ORIGIN}/authorize`,
       token_endpoint: `${RELAY_ORIGIN}/token`,
       revocation_endpoint: `${RELAY_ORIGIN}/revoke`,
       revocation_endpoint_auth_methods_supported: ['none'],
       device_authorization_endpoint: `${RELAY_ORIGIN}/device_authorization`,
-      grant_types_supported: [DEVICE_CODE_GRANT, 'refresh_token'],
-      response_types_supported: [],
+      grant_types_supported: ['authorization_code', DEVICE_CODE_GRANT, 'refresh_token'],
+      response_types_supported: ['code'],
+      authorization_response_iss_parameter_supported: true,
       token_endpoint_auth_methods_supported: ['none'],
       code_challenge_methods_supported: ['S256'],
       scopes_supported: ['api', 'read'],

@@ -39,6 +39,8 @@ describe('parseConfig', () => {
       stateSecrets: ['a-state-secret-of-at-least-32-bytes!'],
       redirectUri: undefined,
       returnToOrigins: [],
+      loopbackRedirects: true,
+      appRedirectUris: [],
       stateTtlSeconds: 600,
       codeTtlSeconds: 120,
       codeStore: 'kv',
@@ -126,6 +128,33 @@ describe('parseConfig', () => {
     expect(config.refreshGrantTtlSeconds).toBe(3600)
     expect(config.refreshReuseGraceSeconds).toBe(0)
     expect(parseConfig({ ...VALID, REFRESH_GRANT_TTL_SECONDS: '31536000', REFRESH_REUSE_GRACE_SECONDS: '60' })).toMatchObject({ refreshGrantTtlSeconds: 31_536_000, refreshReuseGraceSeconds: 60 })
+  })
+
+  it('reads LOOPBACK_REDIRECTS and APP_REDIRECT_URIS: exact https and private-use URIs', () => {
+    const config = parseConfig({ ...VALID, LOOPBACK_REDIRECTS: 'off', APP_REDIRECT_URIS: 'https://app.example.com/cb com.example.app:/callback https://app.example.com/cb' })
+    expect(config.loopbackRedirects).toBe(false)
+    expect(config.appRedirectUris).toEqual(['https://app.example.com/cb', 'com.example.app:/callback'])
+    expect(problem({ ...VALID, LOOPBACK_REDIRECTS: 'yes' }).description).toContain('LOOPBACK_REDIRECTS must be one of on, off')
+  })
+
+  it('refuses APP_REDIRECT_URIS entries that are not canonical https or reverse-domain private-use URIs, naming the setting only', () => {
+    for (const entry of [
+      'http://app.example.com/cb', // clear text
+      'http://127.0.0.1:5000/cb', // loopback is LOOPBACK_REDIRECTS'
+      'https://app.example.com', // not canonical: the parser writes a trailing /
+      'HTTPS://app.example.com/cb',
+      'https://app.example.com/a/../cb',
+      'https://app.example.com/cb#x',
+      'https://user:pw@app.example.com/cb',
+      'myapp:/callback', // no dot: not a reverse domain name
+      'javascript:alert(1)',
+      'not a uri',
+      `https://app.example.com/${'x'.repeat(600)}`,
+    ]) {
+      const error = problem({ ...VALID, APP_REDIRECT_URIS: `https://ok.example.com/cb ${entry}` })
+      expect(error.description, entry).toContain('APP_REDIRECT_URIS')
+      expect((error.cause as BadSettings).names).toEqual(['APP_REDIRECT_URIS'])
+    }
   })
 
   it('names an unknown CODE_STORE without echoing it', () => {
