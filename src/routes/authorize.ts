@@ -100,7 +100,7 @@ export function mountAuthorize(app: Relay, deps: RouteDeps): void {
       const confirmed = await guardStore('record the confirmation in', store.confirm(flow.cc, flow.bh, flow.exp, ttlUntil(flow.exp, now)))
       if (confirmed !== 'created') throw refused(confirmed)
       // The cookie stays: the callback checks it again and clears it.
-      log.info('authorize.redirect', { flow: flowId(flow.cc) })
+      log.info('authorize.redirect', flow.app === undefined ? { flow: flowId(flow.cc) } : { flow: flowId(flow.cc), client: flow.app.clientId })
       // RFC 9700 §4.12: 303, never 307, so the browser does not re-post the form to Unity.
       return c.redirect(unity.authorizeUrl({ redirectUri: deps.redirectUriFor(c), scope: flow.sc, state, challenge: flow.cc }), 303)
     }

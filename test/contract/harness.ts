@@ -167,7 +167,7 @@ export async function startRelay(harness: StoreHarness, options: RelayOptions = 
   let now = Date.now()
   const logs: string[] = []
   const record = (level: string) => (event: string, fields?: LogFields) => logs.push(JSON.stringify({ level, event, ...fields }))
-  const log: Logger = { info: record('info'), warn: record('warn'), error: record('error') }
+  const log: Logger = { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') }
   const app = createRelay({
     config,
     store: options.wrapStore ? options.wrapStore(store) : store,
