@@ -78,7 +78,9 @@ export function withQuery(uri: string, params: Readonly<Record<string, string | 
     if (value !== undefined) added.append(name, value)
   }
   const query = added.toString()
-  const separator = !uri.includes('?') ? '?' : uri.endsWith('?') || uri.endsWith('&') ? '' : '&'
+  const at = uri.indexOf('?')
+  // The query is what follows the first `?`; an empty one, or one ending in `&`, takes the parameters as they are.
+  const separator = at < 0 ? '?' : at === uri.length - 1 || uri.endsWith('&') ? '' : '&'
   return `${uri}${separator}${query}`
 }
 

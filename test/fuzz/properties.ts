@@ -27,6 +27,9 @@ const MARKUP = '<x-fz a="1">'
 
 const TOKENS = '{"access_token":"at-fzsecret","token_type":"Bearer","refresh_token":"rt-fzsecret"}'
 
+/** A loopback app's origin, as RFC 8252 §7.3 and §8.3 name them. */
+const LOOPBACK_ORIGIN = /^http:\/\/(127\.0\.0\.1|\[::1\]|localhost)(:[0-9]+)?$/
+
 /** What the spies saw during one generated request. */
 interface Observed {
   saves: number
@@ -81,6 +84,29 @@ const authorizeRequests: fc.Arbitrary<Send> = fc
     duplicate: fc.option(fc.constantFrom('code_challenge', 'scope', 'return_to'), { nil: undefined }),
   })
   .map(({ duplicate, ...params }) => (relay) => relay.fetch(`/authorize?${query(params, duplicate)}`))
+
+const appRedirectUri = fc.oneof(
+  fc.constantFrom('http://127.0.0.1:53123/callback', 'http://[::1]:1/', 'http://localhost:8080', 'https://app.example.com/oauth/callback', 'com.example.desk:/oauth2redirect'),
+  fc.constantFrom('HTTP://127.0.0.1:1/', 'http://127.0.0.1.evil.example/', 'http://127.0.0.1:1@evil.example/', 'http://127.0.0.1:1/a/../b', 'http://127.0.0.1:1/%2e%2e/b', 'http://127.0.0.1:1/#x', 'https://app.example.com/oauth/callback/'),
+  fc.tuple(fc.constantFrom('http://127.0.0.1:53123/', 'http://localhost:1/'), text).map(([base, path]) => base + path),
+  fc.webUrl({ withQueryParameters: true, withFragments: true }),
+  text,
+)
+
+/** GET /authorize with a redirect_uri: the standard request (RFC 6749 §4.1.1), on either of its paths. */
+const standardAuthorizeRequests: fc.Arbitrary<Send> = fc
+  .record({
+    redirect_uri: appRedirectUri,
+    client_id: fc.option(fc.oneof(fc.constant('fuzz-app'), text), { nil: undefined, freq: 6 }),
+    response_type: fc.option(fc.oneof(fc.constant('code'), fc.constant('token'), text), { nil: undefined, freq: 8 }),
+    code_challenge: challenge,
+    code_challenge_method: fc.option(fc.oneof(fc.constant('S256'), fc.constant('plain'), text), { nil: undefined, freq: 8 }),
+    scope: fc.option(fc.oneof(fc.constantFrom('api', 'api read'), text), { nil: undefined }),
+    state: fc.option(text, { nil: undefined }),
+    path: fc.constantFrom('/authorize', '/api/oauth/authorize'),
+    duplicate: fc.option(fc.constantFrom('redirect_uri', 'client_id', 'state', 'code_challenge', 'response_type'), { nil: undefined, freq: 6 }),
+  })
+  .map(({ duplicate, path, ...params }) => (relay) => relay.fetch(`${path}?${query(params, duplicate)}`, { headers: { 'Sec-Fetch-Site': 'none' } }))
 
 /** Mostly `undefined`: the rare twist keeps most generated callbacks deep enough to reach the store. */
 const rarely = <T>(arbitrary: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> =>
@@ -308,9 +334,11 @@ export function endpointProperty(endpoint: string, requests: fc.Arbitrary<Send>,
         }
         const location = response.headers.get('Location')
         if (location !== null) {
-          // No open redirect (RFC 9700 §4.11): only Unity or an allowlisted app origin.
+          // No open redirect (RFC 9700 §4.11): only Unity, an allowlisted app origin, a loopback app (RFC 8252 §7.3) or an APP_REDIRECT_URIS entry.
           const allowed = [new URL(relay.config.authorizeEndpoint).origin, ...relay.config.returnToOrigins]
-          assert.ok(allowed.includes(new URL(location).origin), `redirect to ${location.slice(0, 100)}`)
+          const origin = URL.parse(location)?.origin ?? ''
+          const toApp = LOOPBACK_ORIGIN.test(origin) || relay.config.appRedirectUris.some((uri) => location.startsWith(`${uri}?`))
+          assert.ok(allowed.includes(origin) || toApp, `redirect to ${location.slice(0, 100)}`)
           assert.equal(location.includes('<x-fz'), false)
         }
         for (const line of relay.logs) assert.equal(line.includes(SECRET_MARK), false, `secret in log: ${line.slice(0, 200)}`)
@@ -324,6 +352,9 @@ export function endpointProperty(endpoint: string, requests: fc.Arbitrary<Send>,
 export function fuzzProperties(numRuns: number): readonly ContractCase[] {
   return [
     endpointProperty('GET /authorize', authorizeRequests, numRuns),
+    endpointProperty('GET /authorize with redirect_uri', standardAuthorizeRequests, numRuns, {
+      env: { APP_REDIRECT_URIS: 'https://app.example.com/oauth/callback com.example.desk:/oauth2redirect' },
+    }),
     endpointProperty('POST /authorize', decisionRequests, numRuns),
     endpointProperty('GET /callback', callbackRequests, numRuns),
     // The real clock: the DPoP proofs sent are made at the real time.

@@ -7,6 +7,7 @@ import { env } from 'cloudflare:workers'
 import { describe, it } from 'vitest'
 import { parserProperties } from '../fuzz/parsers.ts'
 import { fuzzProperties } from '../fuzz/properties.ts'
+import { standardProperties } from '../fuzz/standard.ts'
 import { workersKvHarness } from './store-harnesses.ts'
 
 const numRuns = Number(env.FUZZ_RUNS)
@@ -14,6 +15,12 @@ const numRuns = Number(env.FUZZ_RUNS)
 describe('fuzz properties on Workers KV', () => {
   for (const property of fuzzProperties(numRuns)) {
     it(property.name, { timeout: 900_000 }, () => property.run(workersKvHarness))
+  }
+})
+
+describe('fuzz properties of the standard flow’s validators', () => {
+  for (const property of standardProperties(numRuns)) {
+    it(property.name, { timeout: 900_000 }, () => property.run())
   }
 })
 
