@@ -3,12 +3,15 @@
  * browser, and polls /token until Unity's tokens arrive, a final answer, or the deadline.
  * `npm run app -- --relay URL --scope S --return-to URL --wait SECONDS`; `--device` signs in with
  * the device flow instead, through a standard OAuth library (dev/device-login.ts); `--dpop` does
- * the device flow with a DPoP key and then a refresh with the bound refresh token.
+ * the device flow with a DPoP key and then a refresh with the bound refresh token; `--loopback`
+ * signs in like a native app with any OAuth library: openid-client, a loopback redirect URI and
+ * PKCE (RFC 8252, dev/loopback-login.ts).
  */
 import { parseArgs } from 'node:util'
 import { userCodeFor } from '../src/user-code.ts'
 import { deviceLogin, deviceLoginWithDpop } from './device-login.ts'
 import type { DeviceLoginOptions } from './device-login.ts'
+import { loopbackLogin } from './loopback-login.ts'
 import { challengeOf, makeVerifier } from './pkce.ts'
 
 /** A started login: the URL for the user's browser and the secret the app keeps. */
@@ -99,12 +102,14 @@ if (import.meta.main) {
       wait: { type: 'string', default: String(DEFAULT_POLL_SECONDS) },
       device: { type: 'boolean', default: false },
       dpop: { type: 'boolean', default: false },
+      loopback: { type: 'boolean', default: false },
     },
   })
   const relay = values.relay
   const waitSeconds = Number(values.wait)
   if (!Number.isInteger(waitSeconds) || waitSeconds < 0) throw new Error('--wait must be a whole number of seconds')
-  if (values.device || values.dpop) await runDeviceLogin(relay, values.scope, values.dpop)
+  if (values.loopback) await runLoopbackLogin(relay, values.scope)
+  else if (values.device || values.dpop) await runDeviceLogin(relay, values.scope, values.dpop)
   else await runLogin(relay, values.scope, values['return-to'], waitSeconds)
 }
 
@@ -144,6 +149,23 @@ async function runDeviceLogin(relay: string, scope: string | undefined, dpop: bo
   } catch (error) {
     const code = (error as { error?: unknown }).error
     console.error(`The device sign-in ended: ${typeof code === 'string' ? code : error instanceof Error ? error.message : String(error)}`)
+    process.exitCode = 1
+  }
+}
+
+/** `npm run app -- --loopback`: the standard code flow (RFC 6749 §4.1, RFC 8252) through openid-client, with no client secret. */
+async function runLoopbackLogin(relay: string, scope: string | undefined): Promise<void> {
+  try {
+    const { tokens, refreshed, redirectUri } = await loopbackLogin({
+      relay,
+      scope,
+      onAuthorizeUrl: (url, listening) => console.log(`Listening on ${listening} for the redirect. Open this URL in your browser and sign in:\n\n  ${url}\n`),
+    })
+    console.log(`Signed in; the code came back to ${redirectUri}:\n${JSON.stringify(tokens, null, 2)}`)
+    if (refreshed) console.log(`\nA refresh with the refresh token:\n${JSON.stringify(refreshed, null, 2)}`)
+  } catch (error) {
+    const code = (error as { error?: unknown }).error
+    console.error(`The sign-in ended: ${typeof code === 'string' ? code : error instanceof Error ? error.message : String(error)}`)
     process.exitCode = 1
   }
 }
