@@ -22,12 +22,11 @@ import { WorkersKvCodeStore } from './stores/workers-kv.ts'
 /** The `[[ratelimits]]` bindings wrangler.toml declares (worker-configuration.d.ts, written by `npm run types`). */
 type LimiterBinding = { [Name in keyof WranglerEnv]: WranglerEnv[Name] extends RateLimit ? Name : never }[keyof WranglerEnv]
 
-/** Compiles only while every `[[ratelimits]]` binding carries a limit of `RATE_LIMIT_BINDINGS`; the error names the one that does not. */
-type EveryBindingCarriesALimit<Unused extends never> = Unused
-type CheckedLimiterBindings = EveryBindingCarriesALimit<Exclude<LimiterBinding, (typeof RATE_LIMIT_BINDINGS)[RateLimitName]>>
+/** `Bindings`, while every `[[ratelimits]]` binding carries a limit: otherwise the error names the one in `Unmapped`. */
+type CarryingEveryBinding<Bindings, Unmapped extends never> = Bindings | Unmapped
 
-/** Each limit's binding, checked against wrangler.toml: a name missing there fails the type check. */
-const LIMITER_BINDINGS: Readonly<Record<RateLimitName, LimiterBinding>> = RATE_LIMIT_BINDINGS
+/** Each limit's binding, checked against wrangler.toml both ways: a name missing there, or a binding there that no limit uses, fails the type check. */
+const LIMITER_BINDINGS: CarryingEveryBinding<Readonly<Record<RateLimitName, LimiterBinding>>, Exclude<LimiterBinding, (typeof RATE_LIMIT_BINDINGS)[RateLimitName]>> = RATE_LIMIT_BINDINGS
 
 /**
  * The Worker's bindings, secrets and variables (names are part of the relay's contract). The bindings and the
