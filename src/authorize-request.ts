@@ -99,4 +99,5 @@ export function isAppState(value: string): boolean {
 }
 
 /** A control character, or half of a surrogate pair (which no URL can carry back exactly). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
 const NOT_TEXT = /[\x00-\x1f\x7f-\x9f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
