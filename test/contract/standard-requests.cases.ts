@@ -20,6 +20,8 @@ const LOOPBACK_ACCEPTED: ReadonlyArray<readonly [uri: string, port: string]> = [
   ['http://localhost:7777/auth/done', '7777'],
   ['http://[::1]:49152/callback', '49152'],
   ['http://127.0.0.1:53123/cb?app=desk&x=%2e', '53123'],
+  ['http://127.0.0.1:53123/cb?', '53123'],
+  ['http://127.0.0.1:53123/cb??', '53123'],
 ]
 
 /** Redirect URIs refused at the relay, with why. */
@@ -87,8 +89,10 @@ export const standardRequestCases = [
       assert.equal(flow.landed.params.get('state'), 'app-state-1', uri)
       assert.equal(flow.landed.params.get('iss'), RELAY_ORIGIN, uri)
       // RFC 6749 §3.1.2: the endpoint's own query is retained, byte for byte.
-      if (uri.includes('?')) assert.ok(flow.landed.location.startsWith(`${uri}&code=`), flow.landed.location)
-      else assert.ok(flow.landed.location.startsWith(`${uri}?code=`), flow.landed.location)
+      const at = uri.indexOf('?')
+      const joiner = at < 0 ? '?' : at === uri.length - 1 ? '' : '&'
+      assert.ok(flow.landed.location.startsWith(`${uri}${joiner}code=`), flow.landed.location)
+      assert.equal(new URL(flow.landed.location).searchParams.get('code'), flow.code)
     }
   }),
 
