@@ -223,7 +223,7 @@ export function appConfirmPage(options: AppConfirmPageOptions): string {
   return layout('Confirm this sign-in', 'ask', nonce, html`\
 <p>An app that calls itself <strong>${clientId}</strong> asked to sign you in to Unity at <strong>${unityHost}</strong>.</p>\
 ${provenance(options)}\
-<p>If you continue, the sign-in returns to ${describeReturn(returnsTo)}.</p>\
+<p>Once you are signed in, the answer returns to ${describeReturn(returnsTo)}.</p>\
 ${APP_CAUTION}${consequences('app', scope, unityHost)}\
 <form method="post" action="/authorize" data-gate=""><input type="hidden" name="state" value="${state}"/>${DECISION_BUTTONS}${GATE_HINT}</form>`, 'intent-gate')
 }
