@@ -105,6 +105,14 @@ export class AuthFlows extends DurableObject<Env> {
     this.#object.finishPickup(leaseId, how)
   }
 
+  waitForResult(nowSeconds: number, waitMs: number, waitId: string) {
+    return this.#object.waitForResult(nowSeconds, waitMs, waitId)
+  }
+
+  stopWaiting(waitId: string) {
+    this.#object.stopWaiting(waitId)
+  }
+
   rememberProof(untilSeconds: number) {
     return this.#object.rememberProof(untilSeconds)
   }

@@ -3,11 +3,13 @@
  * `POST /token`: the app's pickup (PKCE verifier → the stored code → Unity's tokens) and the
  * refresh, which adds the client credentials the app never holds. With `REFRESH_TOKENS=sealed`
  * both hand out sealed refresh tokens (see `refresh.ts`), bound to the app's DPoP key when the
- * request carries a proof (see `dpop-request.ts`).
+ * request carries a proof (see `dpop-request.ts`). A pending pickup may be held until the flow's
+ * result is stored (see `held-pickup.ts`).
  */
 import { sha256Base64Url } from '../base64url.ts'
 import { presentedProof } from '../dpop-request.ts'
 import { RelayError } from '../errors.ts'
+import { pickupHolds } from '../held-pickup.ts'
 import { DEVICE_CODE_GRANT, tokenForm } from '../inputs.ts'
 import { isAllowed, tooManyRequests } from '../limits/by-client-ip.ts'
 import { flowId } from '../log.ts'
@@ -15,6 +17,7 @@ import { refreshSealed, sealPickup } from '../refresh.ts'
 import type { SealingDeps } from '../refresh.ts'
 import { apiResponse } from '../security-headers.ts'
 import { guardStore } from '../store.ts'
+import type { Pickup } from '../store.ts'
 import type { TokenOutcome } from '../unity.ts'
 import { storedUserCodeFor } from '../user-code.ts'
 import { corsForApps } from './app-cors.ts'
@@ -28,8 +31,9 @@ export function mountToken(app: Relay, deps: RouteDeps): void {
   const { config, store, unity, log, limiters } = deps
   const sealing: SealingDeps | undefined =
     config.refreshTokens === 'sealed' ? { keys: deps.refreshSealKeys, grants: deps.refreshGrants, unity, log, nowSeconds: deps.nowSeconds } : undefined
-  // A browser app sends its proof in the DPoP header (RFC 9449 §4.1), which is not CORS-safelisted; nothing new is exposed.
-  app.use('/token', corsForApps(config, ['Content-Type', 'DPoP']))
+  const holds = pickupHolds({ config, store, clock: deps.clock, log })
+  // A browser app sends its proof in the DPoP header (RFC 9449 §4.1) and may ask to wait (RFC 7240), neither CORS-safelisted; it may read what was applied.
+  app.use('/token', corsForApps(config, ['Content-Type', 'DPoP', 'Prefer'], ['Preference-Applied']))
 
   app.post('/token', tokenForm, async (c) => {
     const input = c.req.valid('form')
@@ -57,16 +61,22 @@ export function mountToken(app: Relay, deps: RouteDeps): void {
     if (limiters.pickup && !(await isAllowed(limiters.pickup, challenge, log))) {
       throw new RelayError('slow_down', 'Poll less often: wait at least 5 seconds more between requests.')
     }
-    const now = deps.nowSeconds()
-    const pickup = await guardStore('read', store.claim(challenge, now))
-    if (pickup.kind === 'pending') {
+    const device = input.grantType === DEVICE_CODE_GRANT
+    let until: number | undefined
+    const lookUp = async (): Promise<Pickup> => {
+      const now = deps.nowSeconds()
+      const found = await guardStore('read', store.claim(challenge, now))
+      if (found.kind !== 'pending' || !device) return found
+      const record = await guardStore('read', store.findDevice(await storedUserCodeFor(challenge), now))
       // RFC 8628 §3.5: a device learns that its code ran out rather than polling forever.
-      if (input.grantType === DEVICE_CODE_GRANT && !(await guardStore('read', store.findDevice(await storedUserCodeFor(challenge), now)))) {
-        throw new RelayError('expired_token', 'The device code has expired. Start a new device authorization.')
-      }
-      // The most common answer: rendered by the one error made per isolate, with no throw and no stack capture.
-      return PENDING.toResponse('json')
+      if (!record) throw new RelayError('expired_token', 'The device code has expired. Start a new device authorization.')
+      until = record.exp
+      return found
     }
+    let pickup = await lookUp()
+    if (pickup.kind === 'pending') pickup = await holds.hold(c, { challenge, device, ...(until === undefined ? {} : { until }) }, lookUp)
+    // The most common answer: rendered by the one error made per isolate, with no throw and no stack capture.
+    if (pickup.kind === 'pending') return holds.answered(c, PENDING.toResponse('json'))
     // RFC 8628 §3.5: another pickup is exchanging the code; this poll learns its outcome next time.
     if (pickup.kind === 'busy') throw new RelayError('authorization_pending', 'Another pickup of this sign-in is in progress. Poll again.')
     // RFC 6749 §4.1.2: a code is used once; the tombstone says so instead of "pending" forever.
@@ -92,7 +102,7 @@ export function mountToken(app: Relay, deps: RouteDeps): void {
       await claim.consume().catch((cause: unknown) => log.warn('token.consume_failed', { flow, fault: faultName(cause) }))
     }
     log.info('token.exchanged', { flow, outcome: outcome.kind, ...(outcome.kind === 'tokens' ? {} : { error: outcome.error.code }) })
-    return tokenResponse(outcome)
+    return holds.answered(c, tokenResponse(outcome))
   })
 }
 
