@@ -186,12 +186,12 @@ export async function startDenoRelay({ port, standin, vars = {} }: Omit<RelayOpt
   return { url, output: () => tail, stop }
 }
 
-/** Waits until `url`'s `/healthz` answers 200, failing if `child` exits first. */
-export async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+/** Waits until `url`'s `/healthz` answers 200, failing if `child` (when given) exits first. */
+export async function waitForHealth(url: string, child: ChildProcess | undefined, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`the relay at ${url} exited (${child.exitCode ?? child.signalCode}) before /healthz answered`)
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new Error(`the relay at ${url} exited (${child?.exitCode ?? child?.signalCode}) before /healthz answered`)
     }
     try {
       const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) })
