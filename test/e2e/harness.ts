@@ -86,6 +86,8 @@ export interface RelayProcess {
   readonly url: string
   /** The last few kB of wrangler's output, for failure messages. */
   output(): string
+  /** The process group's leader (wrangler, or deno): its group holds workerd too. */
+  readonly pid: number
   stop(): Promise<void>
 }
 
@@ -147,7 +149,7 @@ export async function startRelay({ port, standin, vars = {}, persistTo }: RelayO
     await stop()
     throw new Error(`${(error as Error).message}\n--- wrangler output (tail) ---\n${tail}`)
   }
-  return { url, output: () => tail, stop }
+  return { url, output: () => tail, pid: child.pid ?? 0, stop }
 }
 
 /**
@@ -183,7 +185,7 @@ export async function startDenoRelay({ port, standin, vars = {} }: Omit<RelayOpt
     await stop()
     throw new Error(`${(error as Error).message}\n--- deno output (tail) ---\n${tail}`)
   }
-  return { url, output: () => tail, stop }
+  return { url, output: () => tail, pid: child.pid ?? 0, stop }
 }
 
 /** Waits until `url`'s `/healthz` answers 200, failing if `child` (when given) exits first. */
