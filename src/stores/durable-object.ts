@@ -70,18 +70,28 @@ export class DurableObjectCodeStore<Id> implements CodeStore {
     }
   }
 
-  /** The flow's object holds the wait; a client that goes away ends it there too, before this resolves. */
+  /**
+   * The flow's object holds the wait; a client that goes away ends it there too, before this
+   * resolves. This side ends it after `waitMs` as well, so a slow or unreachable object cannot
+   * hold the request longer than asked.
+   */
   waitForResult(challenge: string, { nowSeconds, waitMs, signal }: ResultWaitOptions): Promise<ResultWait> {
     if (signal.aborted) return Promise.resolve('ended')
     const object = this.#object(DURABLE_OBJECT_FLOW_PREFIX + challenge)
     const waitId = newLeaseId()
     const waited = object.waitForResult(nowSeconds, waitMs, waitId)
     return new Promise<ResultWait>((resolve, reject) => {
-      const stop = () => {
-        void object.stopWaiting(waitId).catch(() => {}).then(() => resolve('ended'))
-      }
-      signal.addEventListener('abort', stop, { once: true })
-      waited.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop))
+      const stop = () => object.stopWaiting(waitId).catch(() => {})
+      const abort = () => void stop().then(() => resolve('ended'))
+      const timer = setTimeout(() => {
+        void stop()
+        resolve('ended')
+      }, waitMs)
+      signal.addEventListener('abort', abort, { once: true })
+      waited.then(resolve, reject).finally(() => {
+        clearTimeout(timer)
+        signal.removeEventListener('abort', abort)
+      })
     })
   }
 

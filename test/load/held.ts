@@ -50,6 +50,8 @@ const failures: string[] = []
 const accessTokens = new Set<string>()
 let held = 0
 let got = 0
+/** How long each answered pickup took, ms. */
+const durations: number[] = []
 
 const flows = await Promise.all(Array.from({ length: FLOWS }, async () => {
   const verifier = makeVerifier()
@@ -62,12 +64,15 @@ async function app(index: number): Promise<void> {
   for (;;) {
     if (Date.now() > deadline) throw new Error('no tokens before the deadline')
     held++
+    const sent = performance.now()
     const response = await fetch(`${relay.url}/token`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', Prefer: 'wait=20', 'CF-Connecting-IP': addressOf(index) },
       body: new URLSearchParams({ grant_type: 'authorization_code', code_verifier: verifier }),
+      // openid-client's request timeout: a hold of 20 s plus the lookup must stay within it.
       signal: AbortSignal.timeout(30_000),
     }).finally(() => held--)
+    durations.push(performance.now() - sent)
     const body = (await response.json()) as { access_token?: string; error?: string }
     count(`${response.status} ${body.error ?? 'tokens'}${response.headers.has('Preference-Applied') ? ' (held)' : ''}`)
     if (response.status === 200 && body.access_token) {
@@ -115,6 +120,9 @@ try {
 }
 
 console.log(`relay RSS after: ${after.toFixed(0)} MiB`)
+const sorted = durations.sort((a, b) => a - b)
+const at = (p: number) => (sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN).toFixed(0)
+console.log(`pickups answered: ${sorted.length}; time to answer p50 ${at(50)} ms, p99 ${at(99)} ms, max ${at(100)} ms`)
 for (const [answer, n] of [...answers].sort()) console.log(`  ${String(n).padStart(5)} × ${answer}`)
 for (const line of failures.slice(0, 10)) console.log(`FAIL ${line}`)
 const ok = failures.length === 0 && got === FLOWS && accessTokens.size === FLOWS && ![...answers.keys()].some((answer) => answer.startsWith('5'))
