@@ -193,9 +193,11 @@ export function pickupHolds(deps: HoldDeps): PickupHolds {
       if (!release) return PENDING_PICKUP
       const signal = c.req.raw.signal
       try {
+        let failed = false
         const waited = await wait(request.challenge, { nowSeconds: Math.floor(now / 1000), waitMs, signal }).catch((cause: unknown): ResultWait => {
           // The store's own fault decides the answer: the lookup below fails the same way, or (an evicted object) works.
           log.warn('token.hold_failed', { flow: c.get('flow') ?? '', fault: faultName(cause) })
+          failed = true
           return 'ended'
         })
         if (waited === 'full') return PENDING_PICKUP
@@ -207,6 +209,9 @@ export function pickupHolds(deps: HoldDeps): PickupHolds {
         }
         // Nobody is left to answer: a claim now would spend the code for no one.
         if (signal.aborted) return PENDING_PICKUP
+        // A hold that ran its full time saw no result (a write would have woken it): answered
+        // without another store read, unless the device code's end cut it short (`expired_token`).
+        if (waited === 'ended' && !failed && waitMs === plan.seconds * 1000) return PENDING_PICKUP
         return await lookUp()
       } finally {
         release()
