@@ -7,9 +7,9 @@
  * ({@link CodeStore.waitForResult}).
  */
 import type { Config } from './config.ts'
+import { faultName } from './log.ts'
 import type { Logger } from './log.ts'
-import { faultName } from './routes/deps.ts'
-import type { Clock, RelayContext } from './routes/deps.ts'
+import type { Clock, RelayContext } from './relay.ts'
 import { MAX_HELD_PICKUPS_PER_FLOW } from './store.ts'
 import type { CodeStore, Pickup, ResultWait } from './store.ts'
 
