@@ -3,7 +3,7 @@
  * `npm run test:load:held`: held pickups at scale on one dev server (`wrangler dev`,
  * CODE_STORE=durable-object, loopback only). LOAD_HELD_FLOWS apps (500) each hold a pickup with
  * `Prefer: wait=20` (re-polling at once when a hold ends) before any user signs in; then every
- * flow's login runs headlessly through the stand-in to its callback, LOAD_CONCURRENCY (32) at a
+ * flow's login runs headlessly through the stand-in to its callback, LOAD_CONCURRENCY (8) at a
  * time. Reports the relay's memory (RSS of its process group: wrangler, its proxy and workerd)
  * before, with every pickup held, and after, and the held pickups' answers.
  *
@@ -16,7 +16,7 @@ import { headlessLogin } from '../support/headless-login.ts'
 import { BASIC_CLIENT, delay, startRelay, startStandin } from '../e2e/harness.ts'
 
 const FLOWS = Number(process.env.LOAD_HELD_FLOWS ?? 500)
-const CONCURRENCY = Number(process.env.LOAD_CONCURRENCY ?? 32)
+const CONCURRENCY = Number(process.env.LOAD_CONCURRENCY ?? 8)
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 180)
 const PORT = Number(process.env.LOAD_PORT ?? 8792)
 const PAGE_KIB = 4
