@@ -36,6 +36,7 @@ const countingKv = (inner: Deno.Kv): DenoKv => ({
     counts['relay.atomic'] = (counts['relay.atomic'] ?? 0) + 1
     return inner.atomic()
   },
+  watch: (keys) => (counts['relay.watch'] = (counts['relay.watch'] ?? 0) + 1, inner.watch(keys)),
 })
 const countingRelay = createRelay({ config: parseConfig(settings), store: new DenoKvCodeStore(countingKv(kv)) })
 const neverRelay = createRelay({ config: parseConfig({ ...settings, CONFIRM_PAGE: 'never' }), store: new DenoKvCodeStore(kv) })

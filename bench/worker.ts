@@ -11,9 +11,13 @@
  * CPU here. Every relay therefore gets the in-isolate limiter Deno uses in place of each binding,
  * and `X-Bench-Relay: emulated-limiter` selects the relay with Miniflare's emulated bindings, whose
  * rows the bench reports next to the others without a target.
+ *
+ * `X-Bench-Relay: durable-object` selects a relay with `CODE_STORE=durable-object` (and, under
+ * `/bench/`, setup routes on the same objects), for the held-pickup runs (bench/held.ts).
  */
 import relayWorker from '../src/index.ts'
 import type { Env } from '../src/index.ts'
+import { DurableObjectCodeStore } from '../src/stores/durable-object.ts'
 import { WorkersKvCodeStore } from '../src/stores/workers-kv.ts'
 import { MemoryRateLimiter } from '../src/limits/memory-limiter.ts'
 import { RATE_LIMIT_BINDINGS } from '../src/limits/settings.ts'
@@ -26,6 +30,8 @@ export * from '../src/index.ts'
 
 const counts: Record<string, number> = {}
 let bench: Hono | undefined
+let durableBench: Hono | undefined
+let durableEnv: Env | undefined
 let localEnv: Env | undefined
 let countingEnv: Env | undefined
 let neverEnv: Env | undefined
@@ -49,14 +55,14 @@ function countingKv(kv: KVNamespace): KVNamespace {
   })
 }
 
-function benchApp(env: Env): Hono {
+function benchApp(env: Env, codeStore: 'kv' | 'durable-object' = 'kv'): Hono {
   const kvNamespace = env.AUTH_CODES!
   const kv: BenchKv = {
     get: (key) => kvNamespace.get(key, 'json'),
     put: (key, value, ttlSeconds) => kvNamespace.put(key, JSON.stringify(value), { expirationTtl: Math.max(60, ttlSeconds) }),
     delete: (key) => kvNamespace.delete(key),
   }
-  const store = new WorkersKvCodeStore(kvNamespace)
+  const store = codeStore === 'kv' ? new WorkersKvCodeStore(kvNamespace) : new DurableObjectCodeStore(env.AUTH_FLOWS)
   return createBenchApp({
     kv,
     store,
@@ -68,13 +74,20 @@ function benchApp(env: Env): Hono {
 
 export default {
   fetch(request, env, ctx) {
-    if (request.url.includes('/bench/')) return (bench ??= benchApp(env)).fetch(request, env, ctx)
     const variant = request.headers.get('X-Bench-Relay')
+    if (request.url.includes('/bench/')) {
+      if (variant === 'durable-object') return (durableBench ??= benchApp(env, 'durable-object')).fetch(request, env, ctx)
+      return (bench ??= benchApp(env)).fetch(request, env, ctx)
+    }
     if (variant === 'emulated-limiter') return relayWorker.fetch(request, env, ctx)
     localEnv ??= withLocalLimiters(env)
     if (variant === 'count') {
       countingEnv ??= { ...localEnv, AUTH_CODES: countingKv(env.AUTH_CODES!) }
       return relayWorker.fetch(request, countingEnv, ctx)
+    }
+    if (variant === 'durable-object') {
+      durableEnv ??= { ...localEnv, CODE_STORE: 'durable-object' }
+      return relayWorker.fetch(request, durableEnv, ctx)
     }
     if (variant === 'never') {
       neverEnv ??= { ...localEnv, CONFIRM_PAGE: 'never' }

@@ -56,14 +56,17 @@ export async function startLogin({ relay, scope, returnTo }: LoginOptions): Prom
  * Polls POST /token like an RFC 8628 client: `authorization_pending` waits, `slow_down` adds 5 s,
  * a 502/503 `temporarily_unavailable` retries; anything else (`invalid_grant`, `access_denied`,
  * `expired_token`, …) is final. Gives up at the deadline, by default {@link DEFAULT_POLL_SECONDS}.
+ * Each poll asks to be held (`Prefer: wait=`, default 20 s; 0 asks nothing): an answer that says
+ * it was (`Preference-Applied`) is followed by the next poll at once, any other after the interval.
  */
-export async function pollForTokens(relay: string, verifier: string, options: { intervalMs?: number; timeoutMs?: number } = {}): Promise<PollResult> {
+export async function pollForTokens(relay: string, verifier: string, options: { intervalMs?: number; timeoutMs?: number; waitSeconds?: number } = {}): Promise<PollResult> {
   let interval = options.intervalMs ?? 2000
   const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_POLL_SECONDS * 1000)
   for (;;) {
+    const wait = Math.min(options.waitSeconds ?? 20, Math.floor((deadline - Date.now()) / 1000))
     const response = await fetch(new URL('/token', relay), {
       method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...(wait > 0 ? { Prefer: `wait=${wait}` } : {}) },
       body: new URLSearchParams({ grant_type: 'authorization_code', code_verifier: verifier }),
     })
     const body = (await response.json()) as Record<string, unknown>
@@ -75,6 +78,7 @@ export async function pollForTokens(relay: string, verifier: string, options: { 
       return { ok: false, status: response.status, error, ...description, timedOut: retry }
     }
     if (error === 'slow_down') interval += 5000
+    else if (response.headers.has('Preference-Applied')) continue
     await new Promise((resolve) => setTimeout(resolve, interval))
   }
 }
@@ -118,7 +122,7 @@ async function runLogin(relay: string, scope: string | undefined, returnTo: stri
   const login = await startLogin({ relay, scope, returnTo })
   console.log(`Open this URL in your browser and sign in:\n\n  ${login.authorizeUrl}\n`)
   console.log(`Check that the page shows ${login.userCode} before you press Continue.\n`)
-  console.log(`Waiting up to ${waitSeconds} s for the sign-in. The same pickup with curl:\n\n  curl -s -X POST ${relay}/token -d grant_type=authorization_code -d code_verifier=${login.verifier}\n`)
+  console.log(`Waiting up to ${waitSeconds} s for the sign-in. The same pickup with curl:\n\n  curl -s -X POST ${relay}/token -H 'Prefer: wait=20' -d grant_type=authorization_code -d code_verifier=${login.verifier}\n`)
   const result = await pollForTokens(relay, login.verifier, { timeoutMs: waitSeconds * 1000 }).catch((error: unknown) => {
     console.error(`Cannot reach the relay at ${relay} (${error instanceof Error ? (error.cause ?? error.message) : error}). Is \`npm start\` running? Another address: npm run app -- --relay URL`)
     process.exit(1)

@@ -96,6 +96,7 @@ export function createRelay(deps: RelayDeps): Relay {
     limiters,
     placeOf: (request) => (deps.placeOf ? cleanPlace(deps.placeOf(request)) : undefined),
     nowSeconds,
+    clock,
     stateKeys: () => (stateKeys ??= importStateKeys(config.stateSecrets)),
     refreshSealKeys: () => (refreshSealKeys ??= importRefreshSealKeys(config.refreshSealSecrets)),
     refreshGrants:

@@ -70,6 +70,10 @@ export interface Config {
   readonly refreshGrantTtlSeconds: number
   /** `REFRESH_REUSE_GRACE_SECONDS`: how long the previous generation still gets its successor's answer. */
   readonly refreshReuseGraceSeconds: number
+  /** `PICKUP_HOLD_SECONDS`: the longest a pickup asking `Prefer: wait=N` is held; 0 holds none. */
+  readonly pickupHoldSeconds: number
+  /** `DEVICE_HOLD_SECONDS`: how long a device-code poll without `Prefer` is held; 0 holds none. */
+  readonly deviceHoldSeconds: number
 }
 
 /** Raw settings: Workers `env`, or `Deno.env.toObject()`. Non-string values are ignored. */
@@ -84,6 +88,13 @@ const CODE_TTL_RANGE = { min: KV_MIN_EXPIRATION_TTL_SECONDS, max: 600, fallback:
 const GRANT_TTL_RANGE = { min: 3600, max: 31_536_000, fallback: 7_776_000 } as const
 /** Up to a minute: long enough for an app's concurrent refreshes, short enough that a thief's replay still trips. */
 const REUSE_GRACE_RANGE = { min: 0, max: 60, fallback: 10 } as const
+/**
+ * Held pickups (see `held-pickup.ts`): at most 20 s, so a hold and then Unity's exchange (the
+ * 10 s upstream timeout) stay within openid-client's 30 s request timeout.
+ */
+const PICKUP_HOLD_RANGE = { min: 0, max: 20, fallback: 20 } as const
+/** A device client sends no `Prefer`, so its hold leaves 5 s more than a pickup's for the network and its own clock. */
+const DEVICE_HOLD_RANGE = { min: 0, max: 20, fallback: 15 } as const
 
 /**
  * Validates settings and returns a {@link Config}.
@@ -191,6 +202,8 @@ export function parseConfig(source: ConfigSource): Config {
   if (requireDpop && refreshTokens === 'passthrough') problem('REQUIRE_DPOP', 'needs REFRESH_TOKENS=sealed: a passthrough refresh token cannot be bound to a DPoP key')
   const refreshGrantTtlSeconds = seconds('REFRESH_GRANT_TTL_SECONDS', GRANT_TTL_RANGE)
   const refreshReuseGraceSeconds = seconds('REFRESH_REUSE_GRACE_SECONDS', REUSE_GRACE_RANGE)
+  const pickupHoldSeconds = seconds('PICKUP_HOLD_SECONDS', PICKUP_HOLD_RANGE)
+  const deviceHoldSeconds = seconds('DEVICE_HOLD_SECONDS', DEVICE_HOLD_RANGE)
 
   if (problems.length > 0) {
     throw new RelayError('misconfigured', `Check the relay's settings: ${problems.join('; ')}.`, { cause: new BadSettings([...badSettings]) })
@@ -219,6 +232,8 @@ export function parseConfig(source: ConfigSource): Config {
     requireDpop,
     refreshGrantTtlSeconds,
     refreshReuseGraceSeconds,
+    pickupHoldSeconds,
+    deviceHoldSeconds,
   }
 }
 

@@ -82,6 +82,10 @@ export interface Env extends Partial<Readonly<WranglerEnv>> {
   readonly REFRESH_GRANT_TTL_SECONDS?: string
   /** Seconds the previous generation of a refresh token still gets its successor's answer; default 10, 0 to 60. */
   readonly REFRESH_REUSE_GRACE_SECONDS?: string
+  /** Longest hold of a pickup asking `Prefer: wait=N`, in seconds; default 20, 0 to 20, 0 holds none. */
+  readonly PICKUP_HOLD_SECONDS?: string
+  /** Hold of a device poll without `Prefer`, in seconds; default 15, 0 to 20, 0 holds none. */
+  readonly DEVICE_HOLD_SECONDS?: string
 }
 
 /** One flow's, one device code's or one refresh grant's record, in SQLite-backed storage; logic in `stores/flow-object.ts`. */
@@ -106,6 +110,14 @@ export class AuthFlows extends DurableObject<Env> {
 
   finishPickup(leaseId: string, how: 'consume' | 'release', trace?: SpentTrace) {
     this.#object.finishPickup(leaseId, how, trace)
+  }
+
+  waitForResult(nowSeconds: number, waitMs: number, waitId: string) {
+    return this.#object.waitForResult(nowSeconds, waitMs, waitId)
+  }
+
+  stopWaiting(waitId: string) {
+    this.#object.stopWaiting(waitId)
   }
 
   rememberProof(untilSeconds: number) {

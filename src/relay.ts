@@ -52,6 +52,8 @@ export interface RouteDeps {
   placeOf(request: Request): Place | undefined
   /** The injected clock, in Unix seconds. */
   nowSeconds(): number
+  /** The injected clock, in milliseconds. */
+  readonly clock: Clock
   /** The HMAC keys, imported once per isolate on first use. */
   stateKeys(): Promise<StateKeys>
   /** The refresh-token sealing keys (`REFRESH_TOKENS=sealed`), derived once per isolate on first use. */

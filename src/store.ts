@@ -19,6 +19,12 @@ export const KV_MIN_EXPIRATION_TTL_SECONDS = 60
  */
 export const CLAIM_LEASE_SECONDS = 30
 
+/**
+ * At most this many pickups of one flow are held at once (see `held-pickup.ts`): per isolate, and
+ * on Durable Objects per flow object too; a further one is answered at once.
+ */
+export const MAX_HELD_PICKUPS_PER_FLOW = 2
+
 /** The authorization errors of RFC 6749 §4.1.2.1; anything else Unity sends maps to `server_error`. */
 export const AUTHORIZATION_ERRORS = [
   'invalid_request',
@@ -164,6 +170,22 @@ export type Pickup =
   | { readonly kind: 'claimed'; readonly claim: Claim }
 
 /**
+ * How a {@link CodeStore.waitForResult} ended: the flow holds a result (`stored`), the wait ran
+ * out or its request went away (`ended`), or the flow already has its most held pickups (`full`).
+ */
+export type ResultWait = 'stored' | 'ended' | 'full'
+
+/** What a {@link CodeStore.waitForResult} waits for and how long. */
+export interface ResultWaitOptions {
+  /** The pickup's clock, Unix seconds: a result whose `exp` has passed does not end the wait. */
+  readonly nowSeconds: number
+  /** Milliseconds of real time to wait at most. */
+  readonly waitMs: number
+  /** The request's signal: a client that goes away ends the wait (`ended`). */
+  readonly signal: AbortSignal
+}
+
+/**
  * Where flow and device records live. Implementations: Workers KV (eventually consistent, best
  * effort), a Durable Object per record (strongly consistent, atomic) and Deno KV (strongly
  * consistent, atomic). See docs/stores.md, "Choosing a store".
@@ -183,6 +205,18 @@ export interface CodeStore {
   save(challenge: string, record: FlowRecord, ttlSeconds: number, condition: SaveCondition): Promise<FlowWriteResult>
   /** Looks up the flow for a pickup and, if it holds a live code, claims it. */
   claim(challenge: string, nowSeconds: number): Promise<Pickup>
+  /**
+   * Whether a write can wake a waiting pickup, so the store has {@link waitForResult}: `yes` on
+   * Durable Objects (the flow's object) and Deno KV (`watch`); `no` on Workers KV, which cannot notify.
+   */
+  readonly holds: 'yes' | 'no'
+  /**
+   * Resolves `stored` once the flow holds a live result (a code, an error or a tombstone), at
+   * once if it holds one already; `ended` after `waitMs` or when `signal` aborts; `full` at once
+   * when {@link MAX_HELD_PICKUPS_PER_FLOW} pickups of the flow wait already (where the store can
+   * count them). It claims nothing: the caller's next {@link claim} does. Only where `holds` is `yes`.
+   */
+  waitForResult?(challenge: string, options: ResultWaitOptions): Promise<ResultWait>
   /** Stores a device record under its user code unless one is already there. */
   saveDevice(userCode: string, record: DeviceRecord, ttlSeconds: number): Promise<SaveResult>
   /** The live device record for a user code, or `null` if there is none or it has expired. */

@@ -16,11 +16,12 @@ import type { RelayEnv } from '../relay.ts'
  * @example
  * app.use('/token', corsForApps(config, ['Content-Type', 'DPoP']))
  */
-export function corsForApps(config: Config, allowHeaders?: string[]): MiddlewareHandler<RelayEnv> {
+export function corsForApps(config: Config, allowHeaders?: string[], exposeHeaders?: string[]): MiddlewareHandler<RelayEnv> {
   const corsForApp = cors({
     origin: (origin) => (config.returnToOrigins.includes(origin) ? origin : null),
     allowMethods: ['POST'],
     ...(allowHeaders === undefined ? {} : { allowHeaders }),
+    ...(exposeHeaders === undefined ? {} : { exposeHeaders }),
     maxAge: 600,
   })
   return function corsForAppsHandler(c, next) {

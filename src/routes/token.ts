@@ -4,12 +4,14 @@
  * refresh, which adds the client credentials the app never holds. With `REFRESH_TOKENS=sealed`
  * both hand out sealed refresh tokens (see `refresh.ts`), bound to the app's DPoP key when the
  * request carries a proof (see `dpop-request.ts`). A code grant that carries a `code` is the
- * standard one (see `code-grant.ts`).
+ * standard one (see `code-grant.ts`). A pending pickup may be held until the flow's result is
+ * stored (see `held-pickup.ts`).
  */
 import { sha256Base64Url } from '../base64url.ts'
 import { exchangeAppCode } from '../code-grant.ts'
 import { presentedProof } from '../dpop-request.ts'
 import { RelayError } from '../errors.ts'
+import { pickupHolds } from '../held-pickup.ts'
 import { DEVICE_CODE_GRANT, tokenForm } from '../inputs.ts'
 import { isAllowed, limitedClientKey, tooManyRequests } from '../limits/by-client-ip.ts'
 import { faultName, flowId } from '../log.ts'
@@ -17,6 +19,7 @@ import { refreshSealed, sealPickup } from '../refresh.ts'
 import type { SealingDeps } from '../refresh.ts'
 import { apiResponse } from '../security-headers.ts'
 import { guardStore } from '../store.ts'
+import type { Pickup } from '../store.ts'
 import type { TokenOutcome } from '../unity.ts'
 import { storedUserCodeFor } from '../user-code.ts'
 import { corsForApps } from './app-cors.ts'
@@ -36,8 +39,9 @@ function mountTokenAt(app: Relay, deps: RouteDeps, path: string): void {
   const { config, store, unity, log, limiters } = deps
   const sealing: SealingDeps | undefined =
     config.refreshTokens === 'sealed' ? { keys: deps.refreshSealKeys, grants: deps.refreshGrants, unity, log, nowSeconds: deps.nowSeconds } : undefined
-  // A browser app sends its proof in the DPoP header (RFC 9449 §4.1), which is not CORS-safelisted; nothing new is exposed.
-  app.use(path, corsForApps(config, ['Content-Type', 'DPoP']))
+  const holds = pickupHolds({ config, store, clock: deps.clock, log })
+  // A browser app sends its proof in the DPoP header (RFC 9449 §4.1) and may ask to wait (RFC 7240), neither CORS-safelisted; it may read what was applied.
+  app.use(path, corsForApps(config, ['Content-Type', 'DPoP', 'Prefer'], ['Preference-Applied']))
 
   app.post(path, tokenForm, async (c) => {
     const input = c.req.valid('form')
@@ -73,16 +77,22 @@ function mountTokenAt(app: Relay, deps: RouteDeps, path: string): void {
       log.info('token.exchanged', { flow, outcome: outcome.kind, ...(outcome.kind === 'tokens' ? {} : { error: outcome.error.code }) })
       return tokenResponse(outcome)
     }
-    const now = deps.nowSeconds()
-    const pickup = await guardStore('read', store.claim(challenge, now))
-    if (pickup.kind === 'pending') {
+    const device = input.grantType === DEVICE_CODE_GRANT
+    let until: number | undefined
+    const lookUp = async (): Promise<Pickup> => {
+      const now = deps.nowSeconds()
+      const found = await guardStore('read', store.claim(challenge, now))
+      if (found.kind !== 'pending' || !device) return found
+      const record = await guardStore('read', store.findDevice(await storedUserCodeFor(challenge), now))
       // RFC 8628 §3.5: a device learns that its code ran out rather than polling forever.
-      if (input.grantType === DEVICE_CODE_GRANT && !(await guardStore('read', store.findDevice(await storedUserCodeFor(challenge), now)))) {
-        throw new RelayError('expired_token', 'The device code has expired. Start a new device authorization.')
-      }
-      // The most common answer: rendered by the one error made per isolate, with no throw and no stack capture.
-      return PENDING.toResponse('json')
+      if (!record) throw new RelayError('expired_token', 'The device code has expired. Start a new device authorization.')
+      until = record.exp
+      return found
     }
+    let pickup = await lookUp()
+    if (pickup.kind === 'pending') pickup = await holds.hold(c, { challenge, device, ...(until === undefined ? {} : { until }) }, lookUp)
+    // The most common answer: rendered by the one error made per isolate, with no throw and no stack capture.
+    if (pickup.kind === 'pending') return holds.answered(c, PENDING.toResponse('json'))
     // RFC 8628 §3.5: another pickup is exchanging the code; this poll learns its outcome next time.
     if (pickup.kind === 'busy') throw new RelayError('authorization_pending', 'Another pickup of this sign-in is in progress. Poll again.')
     // RFC 6749 §4.1.2: a code is used once; the tombstone says so instead of "pending" forever.
@@ -113,7 +123,7 @@ function mountTokenAt(app: Relay, deps: RouteDeps, path: string): void {
       await claim.consume().catch((cause: unknown) => log.warn('token.consume_failed', { flow, fault: faultName(cause) }))
     }
     log.info('token.exchanged', { flow, outcome: outcome.kind, ...(outcome.kind === 'tokens' ? {} : { error: outcome.error.code }) })
-    return tokenResponse(outcome)
+    return holds.answered(c, tokenResponse(outcome))
   })
 }
 

@@ -3,10 +3,11 @@
  * {@link CodeStore} on Deno KV. Reads are strongly consistent and every write that depends on a
  * read is an atomic operation checked against the version it read, so a flow keeps its first
  * result, only after its own Continue, and a code is handed to at most one token exchange at a time.
+ * A held pickup watches its flow's key (`kv.watch`), so the write of the result wakes it.
  */
 import { assertProofKey, assertUserCode, KV_MIN_EXPIRATION_TTL_SECONDS, parseDeviceRecord, ttlUntil, USER_CODE_PATTERN } from '../store.ts'
-import type { CodeStore, DeviceRecord, FlowRecord, FlowWriteResult, Pickup, ProofRecord, ProofUse, SaveCondition, SaveResult } from '../store.ts'
-import { beginPickup, decideWrite, newLeaseId, parseStoredFlow, spentRecord } from './flow-state.ts'
+import type { CodeStore, DeviceRecord, FlowRecord, FlowWriteResult, Pickup, ProofRecord, ProofUse, ResultWait, ResultWaitOptions, SaveCondition, SaveResult } from '../store.ts'
+import { beginPickup, decideWrite, holdsResult, newLeaseId, parseStoredFlow, spentRecord } from './flow-state.ts'
 import type { FlowWrite, StoredFlow } from './flow-state.ts'
 import { decideRefresh, GrantFlights, parseGrantRecord, revokedRecord, SUPERSEDED_ANSWER } from './grant-state.ts'
 import type { GrantAnswer, GrantRecord, GrantRefresh, GrantRule } from './grant-state.ts'
@@ -33,11 +34,19 @@ export interface DenoKvAtomic {
   commit(): Promise<{ ok: boolean; versionstamp?: string }>
 }
 
+/** One entry as `Deno.Kv` reads it. */
+export interface DenoKvEntry {
+  readonly value: unknown
+  readonly versionstamp: string | null
+}
+
 /** The part of `Deno.Kv` the store uses, so this module type-checks without Deno's types. */
 export interface DenoKv {
-  get(key: Key): Promise<{ value: unknown; versionstamp: string | null }>
+  get(key: Key): Promise<DenoKvEntry>
   set(key: Key, value: unknown, options?: { expireIn?: number }): Promise<unknown>
   atomic(): DenoKvAtomic
+  /** Emits the keys' entries now and again after each change to any of them. */
+  watch(keys: Key[]): ReadableStream<DenoKvEntry[]>
 }
 
 /**
@@ -53,6 +62,7 @@ export class DenoKvCodeStore implements CodeStore {
   readonly #kv: DenoKv
   readonly #flights = new GrantFlights()
   readonly rotation = 'enforced'
+  readonly holds = 'yes'
 
   constructor(kv: DenoKv) {
     this.#kv = kv
@@ -87,6 +97,31 @@ export class DenoKvCodeStore implements CodeStore {
           await this.#setIfUnchanged(key, taken, record, nowSeconds)
         },
       },
+    }
+  }
+
+  /**
+   * Watches the flow's key: its first emission is the value now, each later one follows a write,
+   * so the wait needs no polling. The watch is cancelled when the wait ends.
+   */
+  async waitForResult(challenge: string, { nowSeconds, waitMs, signal }: ResultWaitOptions): Promise<ResultWait> {
+    if (signal.aborted) return 'ended'
+    const reader = this.#kv.watch([[...DENO_KV_KEY_PREFIX, challenge]]).getReader()
+    const stop = () => {
+      reader.cancel().catch(() => {})
+    }
+    const timer = setTimeout(stop, waitMs)
+    signal.addEventListener('abort', stop, { once: true })
+    try {
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) return 'ended'
+        if (holdsResult(parseStoredFlow(value[0]?.value), nowSeconds)) return 'stored'
+      }
+    } finally {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', stop)
+      stop()
     }
   }
 

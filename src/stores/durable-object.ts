@@ -7,7 +7,7 @@
  */
 import { RelayError } from '../errors.ts'
 import { assertProofKey, assertUserCode, USER_CODE_PATTERN } from '../store.ts'
-import type { CodeStore, DeviceRecord, FlowRecord, FlowWriteResult, Pickup, ProofUse, SaveCondition, SaveResult } from '../store.ts'
+import type { CodeStore, DeviceRecord, FlowRecord, FlowWriteResult, Pickup, ProofUse, ResultWait, ResultWaitOptions, SaveCondition, SaveResult } from '../store.ts'
 import { newLeaseId } from './flow-state.ts'
 import { LOST_ANSWER } from './grant-state.ts'
 import type { GrantAnswer, GrantRecord, GrantRefresh, GrantRule } from './grant-state.ts'
@@ -35,6 +35,7 @@ export interface FlowObjectNamespace<Id> {
 export class DurableObjectCodeStore<Id> implements CodeStore {
   readonly #objects: FlowObjectNamespace<Id>
   readonly rotation = 'enforced'
+  readonly holds = 'yes'
 
   /** @throws {RelayError} `misconfigured` when the binding is missing. */
   constructor(objects: FlowObjectNamespace<Id> | undefined, bindingName = 'AUTH_FLOWS') {
@@ -67,6 +68,31 @@ export class DurableObjectCodeStore<Id> implements CodeStore {
         release: () => object.finishPickup(leaseId, 'release'),
       },
     }
+  }
+
+  /**
+   * The flow's object holds the wait; a client that goes away ends it there too, before this
+   * resolves. This side ends it after `waitMs` as well, so a slow or unreachable object cannot
+   * hold the request longer than asked.
+   */
+  waitForResult(challenge: string, { nowSeconds, waitMs, signal }: ResultWaitOptions): Promise<ResultWait> {
+    if (signal.aborted) return Promise.resolve('ended')
+    const object = this.#object(DURABLE_OBJECT_FLOW_PREFIX + challenge)
+    const waitId = newLeaseId()
+    const waited = object.waitForResult(nowSeconds, waitMs, waitId)
+    return new Promise<ResultWait>((resolve, reject) => {
+      const stop = () => object.stopWaiting(waitId).catch(() => {})
+      const abort = () => void stop().then(() => resolve('ended'))
+      const timer = setTimeout(() => {
+        void stop()
+        resolve('ended')
+      }, waitMs)
+      signal.addEventListener('abort', abort, { once: true })
+      waited.then(resolve, reject).finally(() => {
+        clearTimeout(timer)
+        signal.removeEventListener('abort', abort)
+      })
+    })
   }
 
   async saveDevice(userCode: string, record: DeviceRecord, _ttlSeconds: number): Promise<SaveResult> {

@@ -4,11 +4,12 @@
  * Workers entry's class only forwards to {@link FlowObject}. Each object holds exactly one record
  * (one flow, one device code or one DPoP proof of the replay cache). Every read-then-write below is synchronous on the object's
  * SQLite storage, with no `await` in between, so it is atomic: the object handles one request at
- * a time and no other request can run between the read and the write.
+ * a time and no other request can run between the read and the write. A held pickup waits in
+ * the flow's object, in memory only, and the write that stores the flow's result wakes it.
  */
-import { CLAIM_LEASE_SECONDS, parseDeviceRecord } from '../store.ts'
-import type { CodeRecord, DeviceRecord, FlowWriteResult, ProofRecord, ProofUse, SaveResult, SpentTrace } from '../store.ts'
-import { beginPickup, decideWrite, finishPickup, parseStoredFlow } from './flow-state.ts'
+import { CLAIM_LEASE_SECONDS, MAX_HELD_PICKUPS_PER_FLOW, parseDeviceRecord } from '../store.ts'
+import type { CodeRecord, DeviceRecord, FlowWriteResult, ProofRecord, ProofUse, ResultWait, SaveResult, SpentTrace } from '../store.ts'
+import { beginPickup, decideWrite, finishPickup, holdsResult, parseStoredFlow } from './flow-state.ts'
 import type { FlowWrite, PickupStep } from './flow-state.ts'
 import { decideRefresh, GrantFlights, LOST_ANSWER, parseGrantRecord, revokedRecord, SUPERSEDED_ANSWER } from './grant-state.ts'
 import type { GrantAnswer, GrantRecord, GrantRefresh, GrantRule } from './grant-state.ts'
@@ -21,6 +22,9 @@ export const GRANT_OBJECT_RECORD_KEY = 'grant'
 
 /** What a grant's object answers a refresh: a refusal, a concurrent refresh's answer, or the lease to ask Unity. */
 export type GrantObjectStep = GrantRefresh | { readonly kind: 'lease' }
+
+/** The longest a pickup waits in an object, whatever it asks: a bound on the object's billed duration. */
+export const MAX_OBJECT_WAIT_MS = 30_000
 
 /** The part of a SQLite-backed `DurableObjectStorage` the object uses. */
 export interface FlowObjectStorage {
@@ -43,6 +47,8 @@ export interface FlowObjectApi {
   readDevice(): Promise<DeviceRecord | null>
   beginPickup(nowSeconds: number, leaseId: string): Promise<FlowObjectPickup>
   finishPickup(leaseId: string, how: 'consume' | 'release', trace?: SpentTrace): Promise<void>
+  waitForResult(nowSeconds: number, waitMs: number, waitId: string): Promise<ResultWait>
+  stopWaiting(waitId: string): Promise<void>
   rememberProof(untilSeconds: number): Promise<ProofUse>
   startGrant(record: GrantRecord): Promise<void>
   beginRefresh(generation: number, rule: GrantRule, leaseId: string): Promise<GrantObjectStep>
@@ -57,9 +63,17 @@ interface Refresh {
   readonly timer: ReturnType<typeof setTimeout>
 }
 
-/** One record's object: create-only device records, conditional flow writes, atomic claims, and deletion by alarm at `exp`. */
+/** A held pickup waiting in the object. */
+interface Waiter {
+  readonly wake: (outcome: ResultWait) => void
+  readonly timer: ReturnType<typeof setTimeout>
+}
+
+/** One record's object: create-only device records, conditional flow writes, atomic claims, held pickups, and deletion by alarm at `exp`. */
 export class FlowObject {
   readonly #storage: FlowObjectStorage
+  /** Memory only: the held pickups of this flow, woken by the write of its result (an evicted object drops them, and their calls fail). */
+  readonly #waiters = new Map<string, Waiter>()
   /** Memory only: the refreshes under way or just answered, for concurrent callers (nothing of them is stored). */
   readonly #flights = new GrantFlights()
   readonly #refreshes = new Map<string, Refresh>()
@@ -76,13 +90,44 @@ export class FlowObject {
     return 'created'
   }
 
-  /** Applies a confirmation or a result as `decideWrite` says; a written value moves the alarm to its `exp`. */
+  /**
+   * Applies a confirmation or a result as `decideWrite` says; a written value moves the alarm to
+   * its `exp`, and a written result wakes every held pickup of the flow.
+   */
   async write(write: FlowWrite): Promise<FlowWriteResult> {
     const step = decideWrite(parseStoredFlow(this.#storage.kv.get(FLOW_OBJECT_RECORD_KEY)), write)
     if (step.kind === 'answer') return step.result
     this.#storage.kv.put(FLOW_OBJECT_RECORD_KEY, step.value)
     await this.#storage.setAlarm(step.value.exp * 1000)
+    if (write.kind === 'save') for (const waitId of [...this.#waiters.keys()]) this.#wake(waitId, 'stored')
     return 'created'
+  }
+
+  /**
+   * Holds a pickup until this flow's result is written (`stored`), at once if it holds one,
+   * or for `waitMs` at most (`ended`). No alarm and no polling: the write resolves the wait, and
+   * one timer per wait ends it. At most {@link MAX_HELD_PICKUPS_PER_FLOW} wait at once (`full`).
+   */
+  waitForResult(nowSeconds: number, waitMs: number, waitId: string): ResultWait | Promise<ResultWait> {
+    if (holdsResult(parseStoredFlow(this.#storage.kv.get(FLOW_OBJECT_RECORD_KEY)), nowSeconds)) return 'stored'
+    if (this.#waiters.size >= MAX_HELD_PICKUPS_PER_FLOW || this.#waiters.has(waitId)) return 'full'
+    return new Promise((wake) => {
+      const timer = setTimeout(() => this.#wake(waitId, 'ended'), Math.min(Math.max(waitMs, 0), MAX_OBJECT_WAIT_MS))
+      this.#waiters.set(waitId, { wake, timer })
+    })
+  }
+
+  /** Ends the wait `waitId` (its client went away), so the object holds nothing for it. */
+  stopWaiting(waitId: string): void {
+    this.#wake(waitId, 'ended')
+  }
+
+  #wake(waitId: string, outcome: ResultWait): void {
+    const waiter = this.#waiters.get(waitId)
+    if (!waiter) return
+    this.#waiters.delete(waitId)
+    clearTimeout(waiter.timer)
+    waiter.wake(outcome)
   }
 
   /** The device record, if this object holds one (expiry is checked by the caller's clock). */

@@ -94,6 +94,14 @@ export function beginPickup(stored: StoredFlow | null, nowSeconds: number, lease
 }
 
 /**
+ * Whether a held pickup has something to pick up at `nowSeconds`: a live code (held or not), an
+ * error or a tombstone. Nothing, an expired value or a bare confirmation is still pending.
+ */
+export function holdsResult(stored: StoredFlow | null, nowSeconds: number): boolean {
+  return stored !== null && stored.exp > nowSeconds && !('confirmed' in stored)
+}
+
+/**
  * Decides a write against the stored value. A Continue is create-only, but the same browser
  * pressing it again (a double submit, the back button) succeeds without a write. A result
  * replaces only its own browser's confirmation, or with `unconfirmed: 'allow'` (a Cancel) an

@@ -20,6 +20,8 @@
  *   same generation as current, so reuse detection would revoke honest apps or miss thieves. A
  *   refresh reads `grant:<grant id>` and checks only its expiry and revoked flag (best effort: a
  *   revocation reaches every location within about 60 s), then asks Unity; it writes nothing.
+ * - Pickups are never held (`Prefer: wait`, device polls): KV cannot notify a waiting read, and
+ *   polling KV from a held request would cost a read per check and still lag by the cache.
  */
 import { RelayError } from '../errors.ts'
 import { assertProofKey, assertUserCode, CLAIM_LEASE_SECONDS, KV_MIN_EXPIRATION_TTL_SECONDS, parseDeviceRecord, ttlUntil, USER_CODE_PATTERN } from '../store.ts'
@@ -84,6 +86,8 @@ export class WorkersKvCodeStore implements CodeStore {
   readonly #kv: KVNamespace
   readonly #clock: () => number
   readonly rotation = 'unenforced'
+  /** KV cannot tell a reader about a write, so a pickup that asks to wait is answered at once. */
+  readonly holds = 'no'
 
   /**
    * `clock` (milliseconds, like `Date.now`) times the write flights.

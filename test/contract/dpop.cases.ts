@@ -201,22 +201,22 @@ export const dpopCases = [
     await refusedWith(await refresh(relay, 'rt-456', proof), 'invalid_dpop_proof', /used already/)
   }),
 
-  contract('dpop: the /token preflight allows the DPoP header for allowlisted origins and exposes nothing new', async (start) => {
+  contract('dpop: the /token preflight allows the DPoP header (and Prefer) for allowlisted origins and exposes only Preference-Applied', async (start) => {
     const relay = await onRealTime(start)
     const preflight = await relay.fetch('/token', {
       method: 'OPTIONS',
       headers: { Origin: 'https://app.example.com', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'dpop, content-type' },
     })
     assert.equal(preflight.headers.get('Access-Control-Allow-Origin'), 'https://app.example.com')
-    assert.deepEqual((preflight.headers.get('Access-Control-Allow-Headers') ?? '').split(/\s*,\s*/).map((name) => name.toLowerCase()).sort(), ['content-type', 'dpop'])
-    assert.equal(preflight.headers.get('Access-Control-Expose-Headers'), null)
+    assert.deepEqual((preflight.headers.get('Access-Control-Allow-Headers') ?? '').split(/\s*,\s*/).map((name) => name.toLowerCase()).sort(), ['content-type', 'dpop', 'prefer'])
+    assert.equal(preflight.headers.get('Access-Control-Expose-Headers'), 'Preference-Applied')
     const answer = await relay.fetch('/token', {
       method: 'POST',
       headers: { ...FORM, Origin: 'https://app.example.com' },
       body: new URLSearchParams({ grant_type: 'authorization_code', code_verifier: 'x'.repeat(43) }),
     })
     assert.equal(answer.headers.get('Access-Control-Allow-Origin'), 'https://app.example.com')
-    assert.equal(answer.headers.get('Access-Control-Expose-Headers'), null)
+    assert.equal(answer.headers.get('Access-Control-Expose-Headers'), 'Preference-Applied')
   }),
 
   contract('dpop: openid-client 6 with DPoP(), unchanged, signs in with the device flow and refreshes with its bound token', async (start) => {

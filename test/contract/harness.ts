@@ -35,6 +35,8 @@ export const TEST_ENV: Readonly<Record<string, string>> = {
   STATE_SECRET: 'test-state-secret-0123456789abcdef-0123',
   REFRESH_SEAL_SECRET: 'test-refresh-seal-secret-0123456789abcdef',
   RETURN_TO_ALLOWLIST: 'https://app.example.com https://desk.example.org:8443',
+  // Device polls are answered at once, as the device cases expect; held.cases.ts turns holds on.
+  DEVICE_HOLD_SECONDS: '0',
 }
 
 /** RFC 6749 §2.3.1 Basic value for relay-test / `p@ss word:+/ü`, computed outside the relay. */

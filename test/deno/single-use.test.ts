@@ -48,6 +48,7 @@ function readBarrier(parties: number): { wrap: (kv: DenoKv) => DenoKv; hits: () 
     wrap: (kv) => ({
       set: (key, value, options) => kv.set(key, value, options),
       atomic: () => kv.atomic(),
+      watch: (keys) => kv.watch(keys),
       async get(key) {
         const entry = await kv.get(key)
         if (!armed) return entry

@@ -20,6 +20,7 @@ Deno.test('storage operations per completed login on Deno KV: 4 reads, 4 atomic 
     get: (key) => (count('get'), kv.get(key)),
     set: (key, value, options) => (count('set'), kv.set(key, value, options)),
     atomic: () => countAtomic(kv.atomic()),
+    watch: (keys) => (count('watch'), kv.watch(keys)),
   }))
   try {
     await loginWithOnePendingPoll(harness)

@@ -8,13 +8,14 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { IncomingHttpHeaders, Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, before } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { parseEnv } from 'node:util'
 import { chromium } from 'playwright-core'
 import type { Browser } from 'playwright-core'
 import { wranglerDevArgs } from '../../dev/start.ts'
@@ -35,7 +36,7 @@ export const CHROMIUM_PATH = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium'
  * (8787–8796) and clear of `npm start` (8787), the return_to origin in dev/dev.vars (8790), the
  * Durable Object scenario (8791) and the load test (8792).
  */
-export const RELAY_PORTS = { basic: 8794, post: 8795, wrongIssuer: 8796, durableObject: 8791, device: 8793 } as const
+export const RELAY_PORTS = { basic: 8794, post: 8795, wrongIssuer: 8796, durableObject: 8791, device: 8793, deno: 8788 } as const
 
 /** dev/dev.vars allowlists this origin for `return_to`. */
 export const RETURN_TO_PORT = 8790
@@ -50,9 +51,11 @@ const RELAY_START_TIMEOUT_MS = 60_000
 const STOP_TIMEOUT_MS = 5_000
 const OUTPUT_TAIL_CHARS = 4_000
 
-const running = new Set<ChildProcess>()
+/** Every process group the harness started and has not stopped: killed on exit. */
+export const running = new Set<ChildProcess>()
 
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+/** Sends `signal` to `child`'s whole process group, if it still runs. */
+export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
   try {
     process.kill(-child.pid, signal)
@@ -83,6 +86,8 @@ export interface RelayProcess {
   readonly url: string
   /** The last few kB of wrangler's output, for failure messages. */
   output(): string
+  /** The process group's leader (wrangler, or deno): its group holds workerd too. */
+  readonly pid: number
   stop(): Promise<void>
 }
 
@@ -92,15 +97,17 @@ export interface RelayOptions {
   readonly standin: UnityStandin
   /** `--var NAME:VALUE` overrides on top of dev/dev.vars (UNITY_URL and UNITY_ISSUER point at the stand-in). */
   readonly vars?: Readonly<Record<string, string>>
+  /** Local storage to use and keep (a restart of the same relay); default a fresh directory, removed on stop. */
+  readonly persistTo?: string
 }
 
 /**
  * Spawns `wrangler dev` with the arguments `npm start` uses (dev/start.ts), its own local KV
  * directory, and per-scenario `--var` overrides; resolves once `/healthz` answers 200.
  */
-export async function startRelay({ port, standin, vars = {} }: RelayOptions): Promise<RelayProcess> {
+export async function startRelay({ port, standin, vars = {}, persistTo }: RelayOptions): Promise<RelayProcess> {
   await assertPortFree(port)
-  const persistDir = await mkdtemp(join(tmpdir(), 'uor-e2e-kv-'))
+  const persistDir = persistTo ?? (await mkdtemp(join(tmpdir(), 'uor-e2e-kv-')))
   const overrides = { UNITY_URL: standin.url, UNITY_ISSUER: standin.issuer, ...vars }
   const extra = ['--persist-to', persistDir, ...Object.entries(overrides).flatMap(([name, value]) => ['--var', `${name}:${value}`])]
   const child = spawn(join(ROOT, 'node_modules', '.bin', 'wrangler'), wranglerDevArgs(port, extra), {
@@ -133,7 +140,7 @@ export async function startRelay({ port, standin, vars = {} }: RelayOptions): Pr
       await Promise.race([exited, delay(STOP_TIMEOUT_MS)])
     }
     running.delete(child)
-    await rm(persistDir, { recursive: true, force: true })
+    if (persistTo === undefined) await rm(persistDir, { recursive: true, force: true })
   }
 
   try {
@@ -142,14 +149,51 @@ export async function startRelay({ port, standin, vars = {} }: RelayOptions): Pr
     await stop()
     throw new Error(`${(error as Error).message}\n--- wrangler output (tail) ---\n${tail}`)
   }
-  return { url, output: () => tail, stop }
+  return { url, output: () => tail, pid: child.pid ?? 0, stop }
 }
 
-async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+/**
+ * Runs src/deno.ts (Deno KV in memory) on `port` with dev/dev.vars and `vars` as its environment,
+ * as `npm run start:deno` would; resolves once `/healthz` answers 200.
+ */
+export async function startDenoRelay({ port, standin, vars = {} }: Omit<RelayOptions, 'persistTo'>): Promise<RelayProcess> {
+  await assertPortFree(port)
+  const settings = parseEnv(await readFile(join(ROOT, 'dev', 'dev.vars'), 'utf8'))
+  const child = spawn(join(ROOT, 'node_modules', '.bin', 'deno'), ['run', '--allow-net', '--allow-env', join(ROOT, 'src', 'deno.ts')], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NO_COLOR: '1', ...settings, UNITY_URL: standin.url, UNITY_ISSUER: standin.issuer, PORT: String(port), DENO_KV_PATH: ':memory:', ...vars },
+  })
+  running.add(child)
+  let tail = ''
+  const record = (chunk: Buffer) => {
+    tail = (tail + chunk.toString()).slice(-OUTPUT_TAIL_CHARS)
+  }
+  child.stdout?.on('data', record)
+  child.stderr?.on('data', record)
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const url = `http://127.0.0.1:${port}`
+  const stop = async () => {
+    killGroup(child, 'SIGKILL')
+    await Promise.race([exited, delay(STOP_TIMEOUT_MS)])
+    running.delete(child)
+  }
+  try {
+    await waitForHealth(url, child, RELAY_START_TIMEOUT_MS)
+  } catch (error) {
+    await stop()
+    throw new Error(`${(error as Error).message}\n--- deno output (tail) ---\n${tail}`)
+  }
+  return { url, output: () => tail, pid: child.pid ?? 0, stop }
+}
+
+/** Waits until `url`'s `/healthz` answers 200, failing if `child` (when given) exits first. */
+export async function waitForHealth(url: string, child: ChildProcess | undefined, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`wrangler dev for ${url} exited (${child.exitCode ?? child.signalCode}) before /healthz answered`)
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new Error(`the relay at ${url} exited (${child?.exitCode ?? child?.signalCode}) before /healthz answered`)
     }
     try {
       const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) })
@@ -157,7 +201,7 @@ async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number
     } catch {
       // Not listening yet.
     }
-    if (Date.now() > deadline) throw new Error(`wrangler dev for ${url} did not answer /healthz 200 within ${timeoutMs / 1000} s`)
+    if (Date.now() > deadline) throw new Error(`the relay at ${url} did not answer /healthz 200 within ${timeoutMs / 1000} s`)
     await delay(250)
   }
 }

@@ -50,7 +50,19 @@ describe('parseConfig', () => {
       requireDpop: false,
       refreshGrantTtlSeconds: 7_776_000,
       refreshReuseGraceSeconds: 10,
+      pickupHoldSeconds: 20,
+      deviceHoldSeconds: 15,
     })
+  })
+
+  it('reads PICKUP_HOLD_SECONDS and DEVICE_HOLD_SECONDS from 0 to 20, under openid-client\u2019s 30 s request timeout with Unity\u2019s exchange', () => {
+    expect(parseConfig({ ...VALID, PICKUP_HOLD_SECONDS: '0', DEVICE_HOLD_SECONDS: '20' })).toMatchObject({ pickupHoldSeconds: 0, deviceHoldSeconds: 20 })
+    for (const value of ['21', '30', '-1', '1.5', 'soon']) {
+      const bad = problem({ ...VALID, PICKUP_HOLD_SECONDS: value, DEVICE_HOLD_SECONDS: value })
+      expect(bad.description).toContain('PICKUP_HOLD_SECONDS must be a whole number of seconds from 0 to 20')
+      expect(bad.description).toContain('DEVICE_HOLD_SECONDS must be a whole number of seconds from 0 to 20')
+      expect((bad.cause as BadSettings).names).toEqual(['PICKUP_HOLD_SECONDS', 'DEVICE_HOLD_SECONDS'])
+    }
   })
 
   it('reads REQUIRE_DPOP, which needs sealed refresh tokens', () => {

@@ -95,3 +95,35 @@ describe('Workers entry with CODE_STORE=durable-object', () => {
     expect(response.status).toBe(200)
   })
 })
+
+describe('Durable Object store: held pickups', () => {
+  const waitFor = (store: DurableObjectCodeStore<DurableObjectId>, challenge: string, signal = new AbortController().signal) =>
+    store.waitForResult(challenge, { nowSeconds: now(), waitMs: 10_000, signal })
+
+  it('the flow\u2019s object caps its waits across isolates, a confirmation wakes none, and the result wakes all', async () => {
+    // Two stores on one namespace stand for two isolates: only the object sees both.
+    const [first, second] = [new DurableObjectCodeStore(env.AUTH_FLOWS), new DurableObjectCodeStore(env.AUTH_FLOWS)]
+    const challenge = await challengeOf(makeVerifier())
+    const waits = [waitFor(first, challenge), waitFor(second, challenge)]
+    await runInDurableObject(flowObject(DURABLE_OBJECT_FLOW_PREFIX + challenge), () => undefined)
+    expect(await waitFor(second, challenge)).toBe('full')
+    expect(await first.confirm(challenge, 'binding-a', now() + 600, 600)).toBe('created')
+    const record = { code: 'the-code', redirect_uri: `${ORIGIN}/callback`, exp: now() + 60 }
+    expect(await first.save(challenge, record, 60, { binding: 'binding-a' })).toBe('created')
+    expect(await Promise.all(waits)).toEqual(['stored', 'stored'])
+    expect(await waitFor(second, challenge), 'a stored result answers at once').toBe('stored')
+  })
+
+  it('an aborted wait leaves the object before it resolves, so its place is free again', async () => {
+    const store = new DurableObjectCodeStore(env.AUTH_FLOWS)
+    const challenge = await challengeOf(makeVerifier())
+    const gone = new AbortController()
+    const waits = [waitFor(store, challenge, gone.signal), waitFor(store, challenge)]
+    await runInDurableObject(flowObject(DURABLE_OBJECT_FLOW_PREFIX + challenge), () => undefined)
+    gone.abort()
+    expect(await waits[0]).toBe('ended')
+    const again = waitFor(store, challenge)
+    expect(await store.save(challenge, { error: 'access_denied', exp: now() + 60 }, 60, { binding: 'x', unconfirmed: 'allow' })).toBe('created')
+    expect(await Promise.all([waits[1], again])).toEqual(['stored', 'stored'])
+  })
+})
