@@ -19,10 +19,11 @@ import { rotationCases } from './rotation.cases.ts'
 import { storeCases } from './store.cases.ts'
 import { landingCases } from './landing.cases.ts'
 import { refusalCases } from './refusals.cases.ts'
+import { springCases } from './spring.cases.ts'
 import { tokenCases } from './token.cases.ts'
 
 export type { ContractCase } from './define.ts'
 export type { StoreHarness, RawRecords } from './harness.ts'
 
 /** All HTTP contract cases, grouped by endpoint, and the store contract every store meets. */
-export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...confirmCases, ...confirmedCases, ...intentCases, ...callbackCases, ...tokenCases, ...refreshCases, ...dpopCases, ...rotationCases, ...deviceCases, ...landingCases, ...headersCases, ...limitsCases, ...refusalCases, ...faultCases, ...storeCases]
+export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...confirmCases, ...confirmedCases, ...intentCases, ...callbackCases, ...tokenCases, ...refreshCases, ...dpopCases, ...rotationCases, ...deviceCases, ...landingCases, ...headersCases, ...limitsCases, ...refusalCases, ...springCases, ...faultCases, ...storeCases]
