@@ -47,7 +47,7 @@ const WHITELABEL_404: StubReply = {
 const invalidCode = (code: string): StubReply => ({ status: 400, body: JSON.stringify({ error: 'invalid_grant', error_description: `Invalid authorization code: ${code}` }), headers: { 'Content-Type': 'application/json;charset=UTF-8' } })
 
 /** DefaultTokenServices: an unknown refresh token quoted back. */
-const invalidRefresh = (token: string): StubReply => ({ status: 400, body: JSON.stringify({ error: 'invalid_grant', error_description: `Invalid refresh token: ${token}` }), headers: { 'Content-Type': 'application/json;charset=UTF-8' } })
+const invalidRefresh = (token: string): Exclude<StubReply, string> => ({ status: 400, body: JSON.stringify({ error: 'invalid_grant', error_description: `Invalid refresh token: ${token}` }), headers: { 'Content-Type': 'application/json;charset=UTF-8' } })
 
 /** DefaultTokenServices: an expired refresh token, a 401 `invalid_token` quoting it in the body and the header. */
 const expiredRefresh = (token: string): StubReply => ({
