@@ -27,6 +27,9 @@ export function mountAuthorize(app: Relay, deps: RouteDeps): void {
 
   app.get('/authorize', authorizeQuery(config), async (c) => {
     const flow = c.req.valid('query')
+    // A reopened link whose sign-in is over says so before the user reads the page and presses a button for nothing.
+    // One read per page (rate-limited per address, never on the pickup path); a store still catching up shows the page, whose press is refused as before.
+    if (config.confirmPage === 'always' && (await guardStore('read', store.finished(flow.challenge, deps.nowSeconds())))) throw refused('exists')
     const begun = await confirmation.begin(c, flow)
     const { state, binding, exp } = begun
     if (config.confirmPage === 'never') {
@@ -68,7 +71,7 @@ export function mountAuthorize(app: Relay, deps: RouteDeps): void {
       // RFC 9700 §4.12: 303, never 307, so the browser does not re-post the form to Unity.
       return c.redirect(unity.authorizeUrl({ redirectUri: deps.redirectUriFor(c), scope: flow.sc, state, challenge: flow.cc }), 303)
     }
-    const cancellation = { error: 'access_denied', exp: now + config.codeTtlSeconds } as const
+    const cancellation = { error: 'access_denied', cancelled: true, exp: now + config.codeTtlSeconds } as const
     // A Cancel may end a flow nobody confirmed, or its own browser's, but never another browser's Continue or a result.
     const saved = await guardStore('save the cancellation in', store.save(flow.cc, cancellation, config.codeTtlSeconds, { binding: flow.bh, unconfirmed: 'allow' }))
     clearBindingCookie(c, flow.bh)

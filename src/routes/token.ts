@@ -21,6 +21,9 @@ import { corsForApps } from './app-cors.ts'
 import { faultName } from './deps.ts'
 import type { Relay, RouteDeps } from './deps.ts'
 
+/** RFC 6749 §4.1.2.1 `access_denied`, when the user pressed Cancel on the relay's own page. */
+const CANCELLED = 'The user cancelled the sign-in on the relay’s page. Start a new sign-in if they want to try again.'
+
 const PENDING = new RelayError('authorization_pending', 'The user has not finished signing in yet.')
 
 /** Mounts `POST /token` and its CORS preflight. */
@@ -71,7 +74,7 @@ export function mountToken(app: Relay, deps: RouteDeps): void {
     if (pickup.kind === 'busy') throw new RelayError('authorization_pending', 'Another pickup of this sign-in is in progress. Poll again.')
     // RFC 6749 §4.1.2: a code is used once; the tombstone says so instead of "pending" forever.
     if (pickup.kind === 'spent') throw new RelayError('invalid_grant', 'This sign-in was already picked up. Start a new sign-in.')
-    if (pickup.kind === 'refused') throw new RelayError(pickup.error, 'Unity did not authorize the app. Start a new sign-in.', { status: 400 })
+    if (pickup.kind === 'refused') throw new RelayError(pickup.error, pickup.cancelled ? CANCELLED : `Unity did not authorize the app (it answered ${pickup.error}). Start a new sign-in.`, { status: 400 })
     const { claim } = pickup
     const { record } = claim
     await proof?.spend().catch(async (refusal: unknown) => {

@@ -6,7 +6,7 @@
  */
 import { assertProofKey, assertUserCode, KV_MIN_EXPIRATION_TTL_SECONDS, parseDeviceRecord, ttlUntil, USER_CODE_PATTERN } from '../store.ts'
 import type { CodeStore, DeviceRecord, FlowRecord, FlowWriteResult, Pickup, ProofRecord, ProofUse, SaveCondition, SaveResult } from '../store.ts'
-import { beginPickup, decideWrite, newLeaseId, parseStoredFlow, spentRecord } from './flow-state.ts'
+import { beginPickup, decideWrite, holdsResult, newLeaseId, parseStoredFlow, spentRecord } from './flow-state.ts'
 import type { FlowWrite, StoredFlow } from './flow-state.ts'
 import { decideRefresh, GrantFlights, parseGrantRecord, revokedRecord, SUPERSEDED_ANSWER } from './grant-state.ts'
 import type { GrantAnswer, GrantRecord, GrantRefresh, GrantRule } from './grant-state.ts'
@@ -64,6 +64,10 @@ export class DenoKvCodeStore implements CodeStore {
 
   save(challenge: string, record: FlowRecord, ttlSeconds: number, condition: SaveCondition): Promise<FlowWriteResult> {
     return this.#writeFlow([...DENO_KV_KEY_PREFIX, challenge], { kind: 'save', record, condition }, ttlSeconds)
+  }
+
+  async finished(challenge: string, nowSeconds: number): Promise<boolean> {
+    return holdsResult(parseStoredFlow((await this.#kv.get([...DENO_KV_KEY_PREFIX, challenge])).value), nowSeconds)
   }
 
   async claim(challenge: string, nowSeconds: number): Promise<Pickup> {

@@ -8,7 +8,7 @@
  */
 import { CLAIM_LEASE_SECONDS, parseDeviceRecord } from '../store.ts'
 import type { CodeRecord, DeviceRecord, FlowWriteResult, ProofRecord, ProofUse, SaveResult } from '../store.ts'
-import { beginPickup, decideWrite, finishPickup, parseStoredFlow } from './flow-state.ts'
+import { beginPickup, decideWrite, finishPickup, holdsResult, parseStoredFlow } from './flow-state.ts'
 import type { FlowWrite, PickupStep } from './flow-state.ts'
 import { decideRefresh, GrantFlights, LOST_ANSWER, parseGrantRecord, revokedRecord, SUPERSEDED_ANSWER } from './grant-state.ts'
 import type { GrantAnswer, GrantRecord, GrantRefresh, GrantRule } from './grant-state.ts'
@@ -41,6 +41,7 @@ export interface FlowObjectApi {
   create(record: DeviceRecord): Promise<SaveResult>
   write(write: FlowWrite): Promise<FlowWriteResult>
   readDevice(): Promise<DeviceRecord | null>
+  finished(nowSeconds: number): Promise<boolean>
   beginPickup(nowSeconds: number, leaseId: string): Promise<FlowObjectPickup>
   finishPickup(leaseId: string, how: 'consume' | 'release'): Promise<void>
   rememberProof(untilSeconds: number): Promise<ProofUse>
@@ -88,6 +89,11 @@ export class FlowObject {
   /** The device record, if this object holds one (expiry is checked by the caller's clock). */
   readDevice(): DeviceRecord | null {
     return parseDeviceRecord(this.#storage.kv.get(FLOW_OBJECT_RECORD_KEY))
+  }
+
+  /** Whether this flow holds a live result (a read only). */
+  finished(nowSeconds: number): boolean {
+    return holdsResult(parseStoredFlow(this.#storage.kv.get(FLOW_OBJECT_RECORD_KEY)), nowSeconds)
   }
 
   /** Claims a live code under `leaseId`, or says why not. */

@@ -52,7 +52,7 @@ export type WriteStep =
 /** What a pickup does with the stored value. */
 export type PickupStep =
   | { readonly kind: 'pending' | 'busy' | 'spent' }
-  | { readonly kind: 'refused'; readonly error: AuthorizationError }
+  | { readonly kind: 'refused'; readonly error: AuthorizationError; readonly cancelled?: true }
   /** Write `held` (conditionally, where the backend can) and exchange `record`. */
   | { readonly kind: 'claimed'; readonly record: CodeRecord; readonly held: HeldCodeRecord }
 
@@ -65,7 +65,7 @@ export function parseStoredFlow(value: unknown): StoredFlow | null {
   if (stored.spent === true) return { spent: true, exp }
   if (typeof stored.confirmed === 'string') return { confirmed: stored.confirmed, exp }
   if (typeof stored.error === 'string' && (AUTHORIZATION_ERRORS as readonly string[]).includes(stored.error)) {
-    return { error: stored.error as AuthorizationError, exp }
+    return { error: stored.error as AuthorizationError, exp, ...(stored.cancelled === true ? { cancelled: true } : {}) }
   }
   if (typeof stored.code !== 'string' || typeof stored.redirect_uri !== 'string') return null
   const record: CodeRecord = { code: stored.code, redirect_uri: stored.redirect_uri, exp }
@@ -73,12 +73,17 @@ export function parseStoredFlow(value: unknown): StoredFlow | null {
   return lease ? { ...record, lease } : record
 }
 
+/** Whether the flow holds a live result (a code, an error, a claim or a tombstone): its sign-in is over. */
+export function holdsResult(stored: StoredFlow | null, nowSeconds: number): boolean {
+  return stored !== null && stored.exp > nowSeconds && !('confirmed' in stored)
+}
+
 /** Decides a pickup at `nowSeconds`: a live, unheld code (or one whose lease ran out) is claimed under `leaseId`. */
 export function beginPickup(stored: StoredFlow | null, nowSeconds: number, leaseId: string): PickupStep {
   // KV expiry is lazy, so `exp` is checked on every read.
   if (!stored || stored.exp <= nowSeconds || 'confirmed' in stored) return { kind: 'pending' }
   if ('spent' in stored) return { kind: 'spent' }
-  if ('error' in stored) return { kind: 'refused', error: stored.error }
+  if ('error' in stored) return { kind: 'refused', error: stored.error, ...(stored.cancelled ? { cancelled: true } : {}) }
   if ('lease' in stored && stored.lease.until > nowSeconds) return { kind: 'busy' }
   const record: CodeRecord = { code: stored.code, redirect_uri: stored.redirect_uri, exp: stored.exp }
   return { kind: 'claimed', record, held: { ...record, lease: { id: leaseId, until: nowSeconds + CLAIM_LEASE_SECONDS } } }
