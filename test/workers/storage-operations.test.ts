@@ -37,7 +37,7 @@ describe('storage operations per completed login, with one pending poll', () => 
     expect(counts).toEqual({ get: 7, put: 4 })
   })
 
-  it('Durable Object: 7 requests (one the page’s check that the flow is not over, one to start the grant\'s object) and 1 alarm; 5 reads, 4 writes, 2 alarm sets and 1 delete-all in the object', async () => {
+  it('Durable Object: 7 requests (one the page’s check that the flow is not over, one to start the grant\'s object) and 1 alarm; in the object, from the Continue on (after the page’s check, a read of its own), 5 reads, 4 writes, 2 alarm sets and 1 delete-all', async () => {
     const requests: Counts = {}
     const storage: Counts = {}
     const namespace = env.AUTH_FLOWS
