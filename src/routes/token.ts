@@ -74,7 +74,7 @@ export function mountToken(app: Relay, deps: RouteDeps): void {
     if (pickup.kind === 'busy') throw new RelayError('authorization_pending', 'Another pickup of this sign-in is in progress. Poll again.')
     // RFC 6749 §4.1.2: a code is used once; the tombstone says so instead of "pending" forever.
     if (pickup.kind === 'spent') throw new RelayError('invalid_grant', 'This sign-in was already picked up. Start a new sign-in.')
-    if (pickup.kind === 'refused') throw new RelayError(pickup.error, pickup.cancelled ? CANCELLED : `Unity did not authorize the app (it answered ${pickup.error}). Start a new sign-in.`, { status: 400 })
+    if (pickup.kind === 'refused') throw new RelayError(pickup.error, pickup.cancelled ? CANCELLED : `The sign-in was refused at Unity (${pickup.error}): the user denied access there, or Unity did not allow it. Start a new sign-in.`, { status: 400 })
     const { claim } = pickup
     const { record } = claim
     await proof?.spend().catch(async (refusal: unknown) => {
