@@ -5,24 +5,20 @@
  * required settings missing from `[vars]` are a warning only: they may live in the dashboard.
  */
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { parseEnv } from 'node:util'
-import { unstable_readConfig } from 'wrangler'
-
-const root = fileURLToPath(new URL('..', import.meta.url))
-/** Set with `wrangler secret put`, so never in `[vars]`; stand-ins let a vars-only check run. */
-const SECRETS = ['UNITY_CLIENT_SECRET', 'STATE_SECRET', 'REFRESH_SEAL_SECRET'] as const
-/** Required settings without a default, which the dashboard may hold instead of `[vars]`. */
-const REQUIRED_VARS = ['UNITY_URL', 'UNITY_CLIENT_ID'] as const
+import { deploymentSettings, REQUIRED_VARS, ROOT as root, SECRETS, SettingsFileError, wranglerVars } from '../scripts/settings.ts'
 
 const file = process.argv[2]
-const vars = Object.fromEntries(Object.entries(unstable_readConfig({ config: join(root, 'wrangler.toml') }).vars).filter((entry): entry is [string, string] => typeof entry[1] === 'string'))
+const vars = wranglerVars()
 let settings: Record<string, string>
 if (file) {
-  const fromFile = Object.entries(parseEnv(readFileSync(file, 'utf8'))).filter((entry): entry is [string, string] => typeof entry[1] === 'string')
-  settings = { ...vars, ...Object.fromEntries(fromFile) }
+  try {
+    settings = deploymentSettings(file)
+  } catch (error) {
+    if (!(error instanceof SettingsFileError)) throw error
+    console.error(error.message)
+    process.exit(1)
+  }
   console.log(`Checking wrangler.toml [vars] with ${file} on top.`)
 } else {
   const missing = REQUIRED_VARS.filter((name) => !vars[name])

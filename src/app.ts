@@ -19,8 +19,8 @@ import type { ClientIpOf } from './limits/client-ip.ts'
 import type { RateLimitName } from './limits/settings.ts'
 import { consoleLogger, faultName } from './log.ts'
 import type { LogFields, Logger } from './log.ts'
-import { createRefusalLog } from './log-budget.ts'
-import type { RefusalLog } from './log-budget.ts'
+import { createBudgetedLog, createRefusalLog, OPERATOR_LOG_BUDGET } from './log-budget.ts'
+import type { BudgetedLog, RefusalLog } from './log-budget.ts'
 import { cleanPlace } from './place.ts'
 import type { PlaceOf } from './place.ts'
 import { recordedGrants } from './grants.ts'
@@ -40,7 +40,7 @@ import { apiResponse, cspNonce, hasSecurityHeaders, setSecurityHeaders } from '.
 import { importStateKeys } from './state.ts'
 import type { StateKeys } from './state.ts'
 import type { CodeStore } from './store.ts'
-import { createUnityClient } from './unity.ts'
+import { createUnityClient, CREDENTIAL_SETTINGS, CredentialsRefused } from './unity.ts'
 
 export type { Clock, RateLimiter, Relay, RelayLimiters } from './relay.ts'
 
@@ -108,7 +108,7 @@ export function createRelay(deps: RelayDeps): Relay {
     logRefusal: (c, error, status) => refusals.refused(refusalFields(c, error, status)),
   }
 
-  const app = createBaseApp(log, refusals)
+  const app = createBaseApp(log, refusals, clock)
   // Each limiter is the first middleware on its paths, so it sees the request object the entry knows.
   const clientKeyOf = (request: Request) => clientKey(clientIp(request))
   const perClientIp = (name: RateLimitName) =>
@@ -164,18 +164,21 @@ function allowOnly(app: Relay, path: string, methods: readonly string[], descrip
  * misconfigured deployment is obvious at its first request, `/healthz` included.
  */
 export function createMisconfiguredRelay(error: RelayError, log: Logger = consoleLogger): Relay {
-  const app = createBaseApp(log, createRefusalLog({ log, clock: Date.now }))
+  const app = createBaseApp(log, createRefusalLog({ log, clock: Date.now }), Date.now)
   app.all('*', () => {
     throw error
   })
   return app
 }
 
-function createBaseApp(log: Logger, refusals: RefusalLog): Relay {
+function createBaseApp(log: Logger, refusals: RefusalLog, clock: Clock): Relay {
+  // Every pickup and refresh repeats this fault until the operator fixes the settings: one line a minute names them.
+  const credentialsRefused: BudgetedLog = createBudgetedLog({ log, clock, level: 'error', event: 'unity.refused_relay', ...OPERATOR_LOG_BUDGET })
   // RegExpRouter alone: every relay path is static, so Hono's default fallback to TrieRouter (and the SmartRouter choosing between them) would only add to the bundle.
   const app: Relay = new HonoBase<RelayEnv>({ router: new RegExpRouter() })
   app.use(async (c, next) => {
     refusals.flush()
+    credentialsRefused.flush()
     c.set('errorFormat', BROWSER_PATHS.has(c.req.path) ? 'html' : 'json')
     await next()
     // A response Hono copied (e.g. to add a cookie or a CORS header) is not the one apiResponse made, so it gets them here.
@@ -184,7 +187,8 @@ function createBaseApp(log: Logger, refusals: RefusalLog): Relay {
   app.notFound((c) => renderError(c, new RelayError('not_found', 'There is nothing at this address.')))
   app.onError((err, c) => {
     const error = asRelayError(err, c.req.routePath)
-    if (error.status >= 500) log.error('request.failed', { status: error.status, error: error.code, ...faultFields(error.cause ?? err) })
+    if (error.code === 'unity_refused_relay') credentialsRefused.write(credentialsFields(error.cause))
+    else if (error.status >= 500) log.error('request.failed', { status: error.status, error: error.code, ...faultFields(error.cause ?? err) })
     // Every refusal leaves one line, rate-limited; a pending poll is the normal answer, not a refusal.
     else if (error.code !== 'authorization_pending') refusals.refused(refusalFields(c, error.code, error.status))
     return renderError(c, error)
@@ -208,6 +212,13 @@ function renderError(c: RelayContext, error: RelayError): Response {
 /** What a log line may say about a 500's cause: the bad settings' names, or the fault's class. */
 function faultFields(cause: unknown): LogFields {
   return cause instanceof BadSettings ? { settings: cause.names } : { fault: faultName(cause) }
+}
+
+/** The refused-credentials line: the settings to check, and Unity's status and code when this caller saw them. */
+function credentialsFields(cause: unknown): LogFields {
+  const settings = [...CREDENTIAL_SETTINGS]
+  if (!(cause instanceof CredentialsRefused)) return { settings }
+  return cause.error === undefined ? { settings, status: cause.status } : { settings, status: cause.status, error: cause.error }
 }
 
 /** `route` is Hono's matched pattern (e.g. `/callback`), never request input. */

@@ -39,7 +39,6 @@ const ERROR_SPECS = {
   invalid_dpop_proof: { status: 400, oauthError: 'invalid_dpop_proof', title: 'The proof of possession is not valid' },
   // RFC 7009 §2.2.1: a revocation of a token type the server cannot revoke (Unity's own, under passthrough).
   unsupported_token_type: { status: 400, oauthError: 'unsupported_token_type', title: 'This token cannot be revoked here' },
-  invalid_client: { status: 401, oauthError: 'invalid_client', title: 'Unity did not accept the relay' },
   temporarily_unavailable: { status: 503, oauthError: 'temporarily_unavailable', title: 'Unity is busy' },
   flow_finished: { status: 409, oauthError: 'invalid_request', title: 'This sign-in has already finished' },
   flow_in_progress: { status: 409, oauthError: 'invalid_request', title: 'This sign-in is already under way elsewhere' },
@@ -51,6 +50,9 @@ const ERROR_SPECS = {
   code_entry_closed: { status: 429, oauthError: 'temporarily_unavailable', title: 'Code entry is paused' },
   /** Answered with the code entry page rather than thrown; the code names the refusal in logs. */
   unknown_user_code: { status: 400, oauthError: 'invalid_request', title: 'That code is not valid' },
+  // RFC 6749 §5.2 `invalid_client` is about the relay, not the app: a 502 (a gateway's upstream refused it) and a final
+  // `server_error`, since polling on cannot help until the operator fixes the credentials, and each retry is one more failed client authentication at Unity.
+  unity_refused_relay: { status: 502, oauthError: 'server_error', title: 'Unity refused the relay’s credentials' },
   upstream_error: { status: 502, oauthError: 'server_error', title: 'Unity reported an error' },
   upstream_unavailable: { status: 502, oauthError: 'temporarily_unavailable', title: 'Unity is not reachable' },
   upstream_invalid_response: { status: 502, oauthError: 'server_error', title: 'Unity sent an unexpected answer' },

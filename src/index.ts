@@ -104,6 +104,10 @@ export class AuthFlows extends DurableObject<Env> {
     return this.#object.readDevice()
   }
 
+  finished(nowSeconds: number) {
+    return this.#object.finished(nowSeconds)
+  }
+
   beginPickup(nowSeconds: number, leaseId: string) {
     return this.#object.beginPickup(nowSeconds, leaseId)
   }

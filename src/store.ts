@@ -65,6 +65,8 @@ export interface AppBinding {
 /** Unity answered with an error, or the user cancelled: the app learns it on its next poll. */
 export interface ErrorRecord {
   readonly error: AuthorizationError
+  /** The user pressed Cancel on the relay's page (rather than Unity answering `error`). */
+  readonly cancelled?: true
   /** Unix seconds; checked on read because KV expiry is lazy. */
   readonly exp: number
 }
@@ -165,7 +167,7 @@ export type Pickup =
   /** The code was exchanged (or Unity refused it) already; a standard flow's tombstone says which code and grant. */
   | { readonly kind: 'spent'; readonly trace?: SpentTrace }
   /** Unity refused the sign-in or the user cancelled it; answered to every poll until `exp`. */
-  | { readonly kind: 'refused'; readonly error: AuthorizationError }
+  | { readonly kind: 'refused'; readonly error: AuthorizationError; readonly cancelled?: true }
   /** This pickup holds the code. */
   | { readonly kind: 'claimed'; readonly claim: Claim }
 
@@ -203,6 +205,11 @@ export interface CodeStore {
    * stored yet. A result, a claim or a tombstone is never replaced: the first result is kept.
    */
   save(challenge: string, record: FlowRecord, ttlSeconds: number, condition: SaveCondition): Promise<FlowWriteResult>
+  /**
+   * Whether the flow holds a live result (a code, an error, a claim or a tombstone): a read only,
+   * for GET /authorize to say at once that a reopened link's sign-in is over.
+   */
+  finished(challenge: string, nowSeconds: number): Promise<boolean>
   /** Looks up the flow for a pickup and, if it holds a live code, claims it. */
   claim(challenge: string, nowSeconds: number): Promise<Pickup>
   /**

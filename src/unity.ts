@@ -13,9 +13,11 @@ export type TokenOutcome =
   /** Unity gave a final answer: the code is spent or the request is wrong. */
   | { readonly kind: 'rejected'; readonly error: RelayError }
   /**
-   * Unity could not be reached, failed (network error, timeout, 5xx) or sent an answer the relay
-   * cannot read (a redirect, a page, an oversized body): safe to retry, since a code that was
-   * spent after all only earns the retry Unity's `invalid_grant`.
+   * Unity did not act on the code or refresh token: it could not be reached, failed (network
+   * error, timeout, 5xx), sent an answer the relay cannot read (a redirect, a page, an oversized
+   * body), or refused the relay's own client credentials, which it checks before the grant
+   * (RFC 6749 §3.2.1). The code stays: a code that was spent after all only earns the retry
+   * Unity's `invalid_grant`.
    */
   | { readonly kind: 'unavailable'; readonly error: RelayError }
 
@@ -60,6 +62,7 @@ export function createUnityClient({ config, fetch, timeoutMs = 10_000 }: UnityCl
       body.set('client_id', config.clientId)
       body.set('client_secret', config.clientSecret)
     }
+    const grant = params.grant_type === 'refresh_token' ? 'refresh_token' : 'authorization_code'
     let response: Response
     try {
       response = await fetch(config.tokenEndpoint, {
@@ -72,7 +75,7 @@ export function createUnityClient({ config, fetch, timeoutMs = 10_000 }: UnityCl
     } catch (cause) {
       return unavailable('The relay could not reach Unity. Try again shortly.', cause)
     }
-    return readTokenResponse(response)
+    return readTokenResponse(response, grant)
   }
 
   return {
@@ -115,20 +118,55 @@ export function formEncode(value: string): string {
   }
 }
 
-/** RFC 6749 §5.2: the token endpoint errors that pass through to the app unchanged. */
-const TOKEN_ERRORS = [
-  'invalid_request',
-  'invalid_client',
-  'invalid_grant',
-  'unauthorized_client',
-  'unsupported_grant_type',
-  'invalid_scope',
-] as const satisfies readonly RelayErrorCode[]
+/** The grant a token call carries, which decides what an `invalid_grant` is about. */
+type Grant = 'authorization_code' | 'refresh_token'
+
+/**
+ * RFC 6749 §5.2 errors that keep their code on the way to the app, each with the relay's own
+ * description. Unity's `error_description` is never passed on: Spring quotes what it was sent
+ * ("Invalid authorization code: …", "Invalid refresh token: …"), which would hand the app the
+ * code or Unity's raw refresh token.
+ */
+const TOKEN_ERRORS: Readonly<Partial<Record<RelayErrorCode, (grant: Grant, unityDescription: string) => string>>> = {
+  invalid_request: () => 'Unity refused the token request as malformed.',
+  invalid_grant: (grant, unityDescription) =>
+    grant === 'refresh_token'
+      ? 'Unity refused the refresh token: it expired or was revoked. Sign in again.'
+      : /redirect/i.test(unityDescription)
+        ? 'Unity refused the code because the redirect URI differs from the sign-in’s. Start a new sign-in; if it happens again, the relay’s operator should set REDIRECT_URI.'
+        : 'Unity refused the authorization code: it expired or was used already. Start a new sign-in.',
+  unauthorized_client: () => 'Unity does not allow the relay’s client this grant type.',
+  unsupported_grant_type: () => 'Unity does not support this grant type.',
+  invalid_scope: () => 'Unity refused the requested scope.',
+}
+
+/**
+ * Unity's error codes that mean it refused the relay's own client authentication (RFC 6749
+ * §5.2 `invalid_client`; Spring Security OAuth's entry point answers `unauthorized`).
+ */
+const CREDENTIAL_ERRORS: readonly string[] = ['invalid_client', 'unauthorized']
+
+/** The settings an operator checks when Unity refuses the relay's client credentials. */
+export const CREDENTIAL_SETTINGS = ['UNITY_CLIENT_ID', 'UNITY_CLIENT_SECRET', 'UNITY_TOKEN_AUTH'] as const
+
+/**
+ * The cause of a `unity_refused_relay` error, for its log line: Unity's status, and its error
+ * code when it is one of {@link CREDENTIAL_ERRORS} (never Unity's description).
+ */
+export class CredentialsRefused {
+  readonly status: number
+  readonly error: string | undefined
+
+  constructor(status: number, error: string | undefined) {
+    this.status = status
+    this.error = error
+  }
+}
 
 /** Largest token response read from Unity; a real one is a few hundred bytes to a few KiB. */
 export const MAX_UPSTREAM_BODY_BYTES = 64 * 1024
 
-async function readTokenResponse(response: Response): Promise<TokenOutcome> {
+async function readTokenResponse(response: Response, grant: Grant): Promise<TokenOutcome> {
   if (response.status >= 500) {
     await response.body?.cancel().catch(() => undefined)
     return unavailable(`Unity answered ${response.status}. Try again shortly.`)
@@ -149,12 +187,30 @@ async function readTokenResponse(response: Response): Promise<TokenOutcome> {
     // The secret is never sent on to a redirect target (`redirect: 'manual'`).
     return invalidResponse(`Unity answered ${response.status} with a redirect.`)
   }
-  if (response.status >= 400 && response.status < 500 && json && typeof json.error === 'string') {
-    const code = TOKEN_ERRORS.find((known) => known === json.error) ?? 'upstream_error'
-    const description = typeof json.error_description === 'string' ? json.error_description : `Unity answered ${json.error}.`
-    return rejected(new RelayError(code, description.slice(0, 300), { status: response.status }))
+  const error = json && typeof json.error === 'string' ? json.error : undefined
+  // Spring answers an expired refresh token with 401 `invalid_token`; RFC 6749 §5.2 calls that `invalid_grant`.
+  if (error === 'invalid_token') return rejected(new RelayError('invalid_grant', describe('invalid_grant', grant, ''), { status: 400 }))
+  // RFC 6749 §5.2: a 401 or `invalid_client` is about the client, the relay; the app can do nothing about it.
+  if (response.status === 401 || (error !== undefined && CREDENTIAL_ERRORS.includes(error))) {
+    const cause = new CredentialsRefused(response.status, error !== undefined && CREDENTIAL_ERRORS.includes(error) ? error : undefined)
+    return {
+      kind: 'unavailable',
+      error: new RelayError('unity_refused_relay', 'Unity refused the relay’s client credentials. The relay’s operator must fix its settings; signing in again will not help until then.', { cause }),
+    }
   }
-  return rejected(new RelayError('upstream_invalid_response', `Unity answered ${response.status} without an OAuth error.`))
+  if (error === undefined) {
+    // A page (Spring Boot's whitelabel 404, a proxy's): Unity's token endpoint did not read the request.
+    const hint = response.status === 404 || response.status === 405 ? ' The relay’s UNITY_URL may be wrong.' : ''
+    return invalidResponse(`Unity answered ${response.status} without an OAuth error.${hint}`)
+  }
+  const code = (Object.keys(TOKEN_ERRORS) as RelayErrorCode[]).find((known) => known === error)
+  if (code === undefined) return rejected(new RelayError('upstream_error', 'Unity refused the token request with an error the relay does not know.'))
+  const unityDescription = typeof json?.error_description === 'string' ? json.error_description : ''
+  return rejected(new RelayError(code, describe(code, grant, unityDescription), { status: 400 }))
+}
+
+function describe(code: RelayErrorCode, grant: Grant, unityDescription: string): string {
+  return TOKEN_ERRORS[code]?.(grant, unityDescription) ?? `Unity answered ${code}.`
 }
 
 /**

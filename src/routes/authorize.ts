@@ -32,6 +32,14 @@ export function mountAuthorize(app: Relay, deps: RouteDeps): void {
   const { config, store, unity, log } = deps
   const confirmation = createConfirmation(deps)
 
+  /**
+   * A reopened link whose sign-in is over says so before the user reads the page and presses a button for nothing.
+   * One read per page (rate-limited per address, never on the pickup path); a store still catching up shows the page, whose press is refused as before.
+   */
+  const refuseFinished = async (challenge: string): Promise<void> => {
+    if (config.confirmPage === 'always' && (await guardStore('read', store.finished(challenge, deps.nowSeconds())))) throw refused('exists')
+  }
+
   /** A standard request: refused to the app's redirect URI, or begun like a pickup with the app in its state. */
   const beginStandard = async (c: RelayContext, request: StandardAuthorize): Promise<{ flow: PendingFlow; begun: Begun } | Response> => {
     const issuer = deps.publicOrigin(c)
@@ -41,6 +49,7 @@ export function mountAuthorize(app: Relay, deps: RouteDeps): void {
     }
     const flow: PendingFlow = { challenge: request.challenge, scope: request.scope, app: { redirect: request.redirect, clientId: request.clientId, state: request.state } }
     c.set('flow', flowId(flow.challenge))
+    await refuseFinished(flow.challenge)
     try {
       return { flow, begun: await confirmation.begin(c, flow) }
     } catch (error) {
@@ -61,6 +70,7 @@ export function mountAuthorize(app: Relay, deps: RouteDeps): void {
       ;({ flow, begun } = started)
     } else {
       flow = input
+      await refuseFinished(flow.challenge)
       begun = await confirmation.begin(c, flow)
     }
     const { state, binding, exp } = begun
@@ -104,7 +114,7 @@ export function mountAuthorize(app: Relay, deps: RouteDeps): void {
       // RFC 9700 §4.12: 303, never 307, so the browser does not re-post the form to Unity.
       return c.redirect(unity.authorizeUrl({ redirectUri: deps.redirectUriFor(c), scope: flow.sc, state, challenge: flow.cc }), 303)
     }
-    const cancellation = { error: 'access_denied', exp: now + config.codeTtlSeconds } as const
+    const cancellation = { error: 'access_denied', cancelled: true, exp: now + config.codeTtlSeconds } as const
     // A Cancel may end a flow nobody confirmed, or its own browser's, but never another browser's Continue or a result.
     const saved = await guardStore('save the cancellation in', store.save(flow.cc, cancellation, config.codeTtlSeconds, { binding: flow.bh, unconfirmed: 'allow' }))
     clearBindingCookie(c, flow.bh)

@@ -38,6 +38,8 @@ export function mountMetadata(app: Relay, deps: RouteDeps): void {
       scopes_supported: scopes,
       // RFC 9449 §5.1: the algorithms /token verifies DPoP proofs with.
       dpop_signing_alg_values_supported: DPOP_SIGNING_ALGS,
+      // An extension (RFC 8414 §2 allows them): how long a sign-in lasts once its link is opened, so a polling app knows when a result can no longer come.
+      relay_state_ttl_seconds: deps.config.stateTtlSeconds,
     })
   })
 }

@@ -25,6 +25,9 @@ import { storedUserCodeFor } from '../user-code.ts'
 import { corsForApps } from './app-cors.ts'
 import type { Relay, RouteDeps } from '../relay.ts'
 
+/** RFC 6749 §4.1.2.1 `access_denied`, when the user pressed Cancel on the relay's own page. */
+const CANCELLED = 'The user cancelled the sign-in on the relay’s page. Start a new sign-in if they want to try again.'
+
 const PENDING = new RelayError('authorization_pending', 'The user has not finished signing in yet.')
 
 /** The token endpoint: the relay's own path, and Unity's, for apps configured with a `UNITY_URL`. */
@@ -97,7 +100,7 @@ function mountTokenAt(app: Relay, deps: RouteDeps, path: string): void {
     if (pickup.kind === 'busy') throw new RelayError('authorization_pending', 'Another pickup of this sign-in is in progress. Poll again.')
     // RFC 6749 §4.1.2: a code is used once; the tombstone says so instead of "pending" forever.
     if (pickup.kind === 'spent') throw new RelayError('invalid_grant', 'This sign-in was already picked up. Start a new sign-in.')
-    if (pickup.kind === 'refused') throw new RelayError(pickup.error, 'Unity did not authorize the app. Start a new sign-in.', { status: 400 })
+    if (pickup.kind === 'refused') throw new RelayError(pickup.error, pickup.cancelled ? CANCELLED : `The sign-in was refused at Unity (${pickup.error}): the user denied access there, or Unity did not allow it. Start a new sign-in.`, { status: 400 })
     const { claim } = pickup
     const { record } = claim
     // A standard flow's code goes to its redirect URI only, never to whoever holds the verifier (phishing resistance); nothing is spent.

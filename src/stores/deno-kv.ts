@@ -76,6 +76,10 @@ export class DenoKvCodeStore implements CodeStore {
     return this.#writeFlow([...DENO_KV_KEY_PREFIX, challenge], { kind: 'save', record, condition }, ttlSeconds)
   }
 
+  async finished(challenge: string, nowSeconds: number): Promise<boolean> {
+    return holdsResult(parseStoredFlow((await this.#kv.get([...DENO_KV_KEY_PREFIX, challenge])).value), nowSeconds)
+  }
+
   async claim(challenge: string, nowSeconds: number): Promise<Pickup> {
     const key = [...DENO_KV_KEY_PREFIX, challenge]
     const entry = await this.#kv.get(key)

@@ -55,6 +55,10 @@ export class DurableObjectCodeStore<Id> implements CodeStore {
     return this.#object(DURABLE_OBJECT_FLOW_PREFIX + challenge).write({ kind: 'save', record, condition })
   }
 
+  finished(challenge: string, nowSeconds: number): Promise<boolean> {
+    return this.#object(DURABLE_OBJECT_FLOW_PREFIX + challenge).finished(nowSeconds)
+  }
+
   async claim(challenge: string, nowSeconds: number): Promise<Pickup> {
     const object = this.#object(DURABLE_OBJECT_FLOW_PREFIX + challenge)
     const leaseId = newLeaseId()

@@ -45,6 +45,7 @@ export interface FlowObjectApi {
   create(record: DeviceRecord): Promise<SaveResult>
   write(write: FlowWrite): Promise<FlowWriteResult>
   readDevice(): Promise<DeviceRecord | null>
+  finished(nowSeconds: number): Promise<boolean>
   beginPickup(nowSeconds: number, leaseId: string): Promise<FlowObjectPickup>
   finishPickup(leaseId: string, how: 'consume' | 'release', trace?: SpentTrace): Promise<void>
   waitForResult(nowSeconds: number, waitMs: number, waitId: string): Promise<ResultWait>
@@ -133,6 +134,11 @@ export class FlowObject {
   /** The device record, if this object holds one (expiry is checked by the caller's clock). */
   readDevice(): DeviceRecord | null {
     return parseDeviceRecord(this.#storage.kv.get(FLOW_OBJECT_RECORD_KEY))
+  }
+
+  /** Whether this flow holds a live result (a read only). */
+  finished(nowSeconds: number): boolean {
+    return holdsResult(parseStoredFlow(this.#storage.kv.get(FLOW_OBJECT_RECORD_KEY)), nowSeconds)
   }
 
   /** Claims a live code under `leaseId`, or says why not. */

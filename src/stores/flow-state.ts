@@ -56,7 +56,7 @@ export type WriteStep =
 export type PickupStep =
   | { readonly kind: 'pending' | 'busy' }
   | { readonly kind: 'spent'; readonly trace?: SpentTrace }
-  | { readonly kind: 'refused'; readonly error: AuthorizationError }
+  | { readonly kind: 'refused'; readonly error: AuthorizationError; readonly cancelled?: true }
   /** Write `held` (conditionally, where the backend can) and exchange `record`. */
   | { readonly kind: 'claimed'; readonly record: CodeRecord; readonly held: HeldCodeRecord }
 
@@ -72,7 +72,7 @@ export function parseStoredFlow(value: unknown): StoredFlow | null {
   }
   if (typeof stored.confirmed === 'string') return { confirmed: stored.confirmed, exp }
   if (typeof stored.error === 'string' && (AUTHORIZATION_ERRORS as readonly string[]).includes(stored.error)) {
-    return { error: stored.error as AuthorizationError, exp }
+    return { error: stored.error as AuthorizationError, exp, ...(stored.cancelled === true ? { cancelled: true } : {}) }
   }
   if (typeof stored.code !== 'string' || typeof stored.redirect_uri !== 'string') return null
   const app = parseAppBinding(stored.app)
@@ -82,23 +82,24 @@ export function parseStoredFlow(value: unknown): StoredFlow | null {
   return lease ? { ...record, lease } : record
 }
 
+/**
+ * Whether the flow holds a live result at `nowSeconds` (a code, held or not, an error or a
+ * tombstone): its sign-in is over, and a held pickup has something to pick up. Nothing, an expired
+ * value or a bare confirmation is still pending.
+ */
+export function holdsResult(stored: StoredFlow | null, nowSeconds: number): boolean {
+  return stored !== null && stored.exp > nowSeconds && !('confirmed' in stored)
+}
+
 /** Decides a pickup at `nowSeconds`: a live, unheld code (or one whose lease ran out) is claimed under `leaseId`. */
 export function beginPickup(stored: StoredFlow | null, nowSeconds: number, leaseId: string): PickupStep {
   // KV expiry is lazy, so `exp` is checked on every read.
   if (!stored || stored.exp <= nowSeconds || 'confirmed' in stored) return { kind: 'pending' }
   if ('spent' in stored) return stored.code_hash === undefined ? { kind: 'spent' } : { kind: 'spent', trace: spentTrace(stored.code_hash, stored.grant) }
-  if ('error' in stored) return { kind: 'refused', error: stored.error }
+  if ('error' in stored) return { kind: 'refused', error: stored.error, ...(stored.cancelled ? { cancelled: true } : {}) }
   if ('lease' in stored && stored.lease.until > nowSeconds) return { kind: 'busy' }
   const record = codeRecord(stored)
   return { kind: 'claimed', record, held: { ...record, lease: { id: leaseId, until: nowSeconds + CLAIM_LEASE_SECONDS } } }
-}
-
-/**
- * Whether a held pickup has something to pick up at `nowSeconds`: a live code (held or not), an
- * error or a tombstone. Nothing, an expired value or a bare confirmation is still pending.
- */
-export function holdsResult(stored: StoredFlow | null, nowSeconds: number): boolean {
-  return stored !== null && stored.exp > nowSeconds && !('confirmed' in stored)
 }
 
 /**

@@ -26,7 +26,7 @@
 import { RelayError } from '../errors.ts'
 import { assertProofKey, assertUserCode, CLAIM_LEASE_SECONDS, KV_MIN_EXPIRATION_TTL_SECONDS, parseDeviceRecord, ttlUntil, USER_CODE_PATTERN } from '../store.ts'
 import type { CodeStore, DeviceRecord, FlowRecord, FlowWriteResult, Pickup, ProofRecord, ProofUse, SaveCondition, SaveResult } from '../store.ts'
-import { beginPickup, decideWrite, newLeaseId, parseStoredFlow, spentRecord } from './flow-state.ts'
+import { beginPickup, decideWrite, holdsResult, newLeaseId, parseStoredFlow, spentRecord } from './flow-state.ts'
 import type { FlowWrite, Lease, StoredFlow } from './flow-state.ts'
 import { decideRefresh, parseGrantRecord, revokedRecord } from './grant-state.ts'
 import type { GrantAnswer, GrantRecord, GrantRefresh, GrantRule } from './grant-state.ts'
@@ -106,6 +106,10 @@ export class WorkersKvCodeStore implements CodeStore {
 
   save(challenge: string, record: FlowRecord, ttlSeconds: number, condition: SaveCondition): Promise<FlowWriteResult> {
     return this.#writeFlow(challenge, { kind: 'save', record, condition }, ttlSeconds)
+  }
+
+  async finished(challenge: string, nowSeconds: number): Promise<boolean> {
+    return holdsResult(parseStoredFlow(await this.#kv.get(WORKERS_KV_KEY_PREFIX + challenge, 'json')), nowSeconds)
   }
 
   async claim(challenge: string, nowSeconds: number): Promise<Pickup> {

@@ -135,10 +135,10 @@ export const callbackCases = [
   contract('callback: a second sign-in for the same challenge is refused with a page and the first record is kept', async (start) => {
     const relay = await start()
     const victim = await relay.authorize()
+    // Someone who knows the challenge runs their own flow for it, in their own browser, as themselves (opened while the victim's was under way).
+    const attacker = await relay.open({ verifier: victim.verifier })
     assert.equal((await relay.callback(victim, { code: CODE, state: victim.state })).status, 200)
     const first = await relay.raw.get(victim.challenge)
-    // Someone who knows the challenge runs their own flow for it, in their own browser, as themselves.
-    const attacker = await relay.open({ verifier: victim.verifier })
     await assertErrorPage(await relay.decide(attacker, 'continue'), 409, 'flow_finished')
     const response = await relay.callback(attacker, { code: 'attacker-code', state: attacker.state })
     const page = await assertErrorPage(response, 409, 'flow_finished')
@@ -151,14 +151,14 @@ export const callbackCases = [
   contract('callback: a forged refusal cannot replace a code, nor a code a refusal', async (start) => {
     const relay = await start()
     const flow = await relay.authorize()
-    await relay.callback(flow, { code: CODE, state: flow.state })
     const forger = await relay.open({ verifier: flow.verifier })
+    await relay.callback(flow, { code: CODE, state: flow.state })
     await assertErrorPage(await relay.callback(forger, { error: 'access_denied', state: forger.state }), 409, 'flow_finished')
     assert.equal(((await relay.raw.get(flow.challenge)) as Record<string, unknown>).code, CODE)
 
     const cancelled = await relay.authorize()
-    await relay.callback(cancelled, { error: 'access_denied', state: cancelled.state })
     const late = await relay.open({ verifier: cancelled.verifier })
+    await relay.callback(cancelled, { error: 'access_denied', state: cancelled.state })
     await assertErrorPage(await relay.callback(late, { code: CODE, state: late.state }), 409, 'flow_finished')
     assert.deepEqual(Object.keys((await relay.raw.get(cancelled.challenge)) as object).sort(), ['error', 'exp'])
   }),
@@ -166,14 +166,14 @@ export const callbackCases = [
   contract('callback and cancel: whichever finishes a flow first is kept; the other is refused with a page', async (start) => {
     const relay = await start()
     const signedIn = await relay.authorize()
-    await relay.callback(signedIn, { code: CODE, state: signedIn.state })
     const lateCancel = await relay.open({ verifier: signedIn.verifier })
+    await relay.callback(signedIn, { code: CODE, state: signedIn.state })
     await assertErrorPage(await relay.decide(lateCancel, 'cancel'), 409, 'flow_finished')
     assert.equal(((await relay.raw.get(signedIn.challenge)) as Record<string, unknown>).code, CODE)
 
     const cancelled = await relay.open()
-    assert.equal((await relay.decide(cancelled, 'cancel')).status, 200)
     const lateSignIn = await relay.open({ verifier: cancelled.verifier })
+    assert.equal((await relay.decide(cancelled, 'cancel')).status, 200)
     await assertErrorPage(await relay.decide(lateSignIn, 'continue'), 409, 'flow_finished')
     await assertErrorPage(await relay.callback(lateSignIn, { code: CODE, state: lateSignIn.state }), 409, 'flow_finished')
     assert.equal(((await relay.raw.get(cancelled.challenge)) as Record<string, unknown>).error, 'access_denied')

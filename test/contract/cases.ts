@@ -23,10 +23,11 @@ import { landingCases } from './landing.cases.ts'
 import { refusalCases } from './refusals.cases.ts'
 import { standardCases } from './standard.cases.ts'
 import { standardRequestCases } from './standard-requests.cases.ts'
+import { springCases } from './spring.cases.ts'
 import { tokenCases } from './token.cases.ts'
 
 export type { ContractCase } from './define.ts'
 export type { StoreHarness, RawRecords } from './harness.ts'
 
 /** All HTTP contract cases, grouped by endpoint, and the store contract every store meets. */
-export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...confirmCases, ...confirmedCases, ...intentCases, ...callbackCases, ...standardRequestCases, ...standardCases, ...tokenCases, ...heldCases, ...refreshCases, ...dpopCases, ...rotationCases, ...deviceCases, ...landingCases, ...headersCases, ...honoCopiesCases, ...limitsCases, ...refusalCases, ...faultCases, ...storeCases]
+export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...confirmCases, ...confirmedCases, ...intentCases, ...callbackCases, ...standardRequestCases, ...standardCases, ...tokenCases, ...heldCases, ...refreshCases, ...dpopCases, ...rotationCases, ...deviceCases, ...landingCases, ...headersCases, ...honoCopiesCases, ...limitsCases, ...refusalCases, ...springCases, ...faultCases, ...storeCases]

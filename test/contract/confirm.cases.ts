@@ -150,14 +150,38 @@ export const confirmCases = [
     assert.equal(cleared?.name, flow.cookie.split('=')[0])
     assert.equal(cleared?.attributes.get('max-age'), '0')
     const stored = (await relay.raw.get(flow.challenge)) as Record<string, unknown>
-    assert.deepEqual(Object.keys(stored).sort(), ['error', 'exp'])
+    assert.deepEqual(Object.keys(stored).sort(), ['cancelled', 'error', 'exp'])
     assert.equal(stored.error, 'access_denied')
+    assert.equal(stored.cancelled, true, 'the relay can tell the user’s own Cancel from Unity’s refusal')
     assert.ok(Math.abs((stored.exp as number) - (Math.floor(Date.now() / 1000) + 120)) <= 2, `exp ${stored.exp}`)
     const pickup = await relay.pickup(flow.verifier)
     const json = (await pickup.json()) as Record<string, unknown>
     assert.equal(pickup.status, 400)
     assert.equal(json.error, 'access_denied')
+    assert.match(String(json.error_description), /^The user cancelled the sign-in on the relay’s page\./)
     assert.equal(relay.unity.calls.length, 0)
+  }),
+
+  contract('confirm: a reopened link whose sign-in is over (cancelled, signed in, picked up) says so at once, sets no cookie and stores nothing', async (start) => {
+    const relay = await start()
+    const cancelled = await relay.open()
+    assert.equal((await relay.decide(cancelled, 'cancel')).status, 200)
+    const signedIn = await relay.authorize()
+    assert.equal((await relay.callback(signedIn, { code: 'unity-code-1', state: signedIn.state })).status, 200)
+    for (const { challenge } of [cancelled, signedIn]) {
+      const before = await relay.raw.get(challenge)
+      const query = new URLSearchParams({ code_challenge: challenge, code_challenge_method: 'S256' })
+      const response = await relay.fetch(`/authorize?${query}`, { headers: { 'Sec-Fetch-Site': 'none' } })
+      const page = await assertErrorPage(response, 409, 'flow_finished')
+      assert.equal(page.includes('name="state"'), false, 'no confirmation form')
+      assert.equal(response.headers.get('Set-Cookie'), null)
+      assert.deepEqual(await relay.raw.get(challenge), before)
+    }
+    // A flow that is only confirmed, or whose result expired, shows the page as before.
+    const confirmed = await relay.authorize()
+    assert.equal((await relay.open({ verifier: confirmed.verifier })).response.status, 200)
+    relay.advance(121)
+    assert.equal((await relay.open({ verifier: cancelled.verifier })).response.status, 200)
   }),
 
   contract('confirm: Cancel with a return_to records the refusal and sends the browser back', async (start) => {

@@ -99,7 +99,7 @@ export const confirmedCases = [
     const flow = await pressContinue(relay, opened)
     assert.equal((await relay.decide(opened, 'cancel')).status, 200)
     const stored = (await relay.raw.get(opened.challenge)) as Record<string, unknown>
-    assert.deepEqual(Object.keys(stored).sort(), ['error', 'exp'])
+    assert.deepEqual(Object.keys(stored).sort(), ['cancelled', 'error', 'exp'])
     assert.equal(stored.error, 'access_denied')
     // Unity's answer racing the Cancel, with the cookie the Cancel's answer had not yet cleared.
     await assertErrorPage(await relay.callback(flow, { code: VICTIM_CODE, state: flow.state }), 409, 'flow_finished')

@@ -66,7 +66,7 @@ async function signedInDevice(start: Start) {
 
 export const deviceCases = [
   contract('metadata: RFC 8414 document with the code and device grants, for a public client', async (start) => {
-    const relay = await start({ env: { UNITY_SCOPE: 'api read' } })
+    const relay = await start({ env: { UNITY_SCOPE: 'api read', STATE_TTL_SECONDS: '900' } })
     const response = await relay.fetch('/.well-known/oauth-authorization-server')
     assert.equal(response.status, 200)
     assert.match(response.headers.get('Content-Type') ?? '', /^application\/json/)
@@ -84,6 +84,7 @@ export const deviceCases = [
       code_challenge_methods_supported: ['S256'],
       scopes_supported: ['api', 'read'],
       dpop_signing_alg_values_supported: ['ES256', 'EdDSA', 'Ed25519', 'PS256', 'RS256'],
+      relay_state_ttl_seconds: 900,
     })
   }),
 

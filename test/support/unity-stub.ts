@@ -15,8 +15,14 @@ export interface StubCredentials {
   readonly basicHeader: string
 }
 
-/** What Unity answers to one expected call. */
-export type StubReply = { readonly status: number; readonly body: string } | 'network-error'
+/**
+ * What Unity answers to one expected call. `headers` replace the default JSON Content-Type;
+ * `chunked` streams the body in small pieces without a Content-Length, as a servlet container
+ * does for an answer it did not buffer.
+ */
+export type StubReply =
+  | { readonly status: number; readonly body: string; readonly headers?: Readonly<Record<string, string>>; readonly chunked?: boolean }
+  | 'network-error'
 
 interface Expectation {
   readonly form: Readonly<Record<string, string>>
@@ -66,7 +72,8 @@ export function createStrictUnity(credentials: StubCredentials): StrictUnity {
     const want = sortedJson({ ...expected.form, ...credentialFields })
     if (sortedJson(form) !== want) fail(`token call form differs: got keys ${Object.keys(form).sort().join(',')}`)
     if (expected.reply === 'network-error') throw new TypeError('simulated network failure')
-    return new Response(expected.reply.body, { status: expected.reply.status, headers: { 'Content-Type': 'application/json' } })
+    const { status, body, headers = { 'Content-Type': 'application/json' }, chunked = false } = expected.reply
+    return new Response(chunked ? inPieces(body) : body, { status, headers })
   }
 
   return {
@@ -85,6 +92,19 @@ export function createStrictUnity(credentials: StubCredentials): StrictUnity {
 /** Reads the body as the form it claims to be (`.text()` would make workerd warn about a non-text body). */
 async function readForm(request: Request): Promise<Array<[string, string]>> {
   return [...(await request.formData())].map(([name, value]) => [name, String(value)])
+}
+
+/** `body` as a stream of 7-byte pieces, which split multi-byte characters too, with no length declared. */
+function inPieces(body: string): ReadableStream<Uint8Array> {
+  const bytes = new TextEncoder().encode(body)
+  let at = 0
+  return new ReadableStream({
+    pull(controller) {
+      if (at >= bytes.byteLength) return controller.close()
+      controller.enqueue(bytes.slice(at, at + 7))
+      at += 7
+    },
+  })
 }
 
 function sortedJson(record: Record<string, string>): string {

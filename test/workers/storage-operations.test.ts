@@ -29,15 +29,15 @@ function counting<T extends object>(target: T, counts: Counts, prefix = ''): T {
 }
 
 describe('storage operations per completed login, with one pending poll', () => {
-  it('Workers KV: 6 reads and 4 writes (one of them the grant record)', async () => {
+  it('Workers KV: 7 reads (one of them the page’s check that the flow is not over) and 4 writes (one of them the grant record)', async () => {
     const counts: Counts = {}
     const kv = counting(env.AUTH_CODES, counts)
     await loginWithOnePendingPoll({ open: async () => ({ store: new WorkersKvCodeStore(kv), raw: (await workersKvHarness.open()).raw }) })
     console.log('Workers KV operations per login:', JSON.stringify(counts))
-    expect(counts).toEqual({ get: 6, put: 4 })
+    expect(counts).toEqual({ get: 7, put: 4 })
   })
 
-  it('Durable Object: 6 requests (one to start the grant\'s object) and 1 alarm; 5 reads, 4 writes, 2 alarm sets and 1 delete-all in the object', async () => {
+  it('Durable Object: 7 requests (one the page’s check that the flow is not over, one to start the grant\'s object) and 1 alarm; in the object, from the Continue on (after the page’s check, a read of its own), 5 reads, 4 writes, 2 alarm sets and 1 delete-all', async () => {
     const requests: Counts = {}
     const storage: Counts = {}
     const namespace = env.AUTH_FLOWS
@@ -50,6 +50,7 @@ describe('storage operations per completed login, with one pending poll', () => 
           create: (record) => (count('create'), stub.create(record)),
           write: (write) => (count('write'), stub.write(write)),
           readDevice: () => (count('readDevice'), stub.readDevice()),
+          finished: (nowSeconds) => (count('finished'), stub.finished(nowSeconds)),
           beginPickup: (nowSeconds, leaseId) => (count('beginPickup'), stub.beginPickup(nowSeconds, leaseId)),
           finishPickup: (leaseId, how) => (count('finishPickup'), stub.finishPickup(leaseId, how)),
           waitForResult: (nowSeconds, waitMs, waitId) => (count('waitForResult'), stub.waitForResult(nowSeconds, waitMs, waitId)),
@@ -82,7 +83,7 @@ describe('storage operations per completed login, with one pending poll', () => 
     )
     expect(await runDurableObjectAlarm(namespace.get(namespace.idFromName(DURABLE_OBJECT_FLOW_PREFIX + flow.challenge)))).toBe(true)
     console.log('Durable Object requests per login:', JSON.stringify(requests), 'storage:', JSON.stringify(storage))
-    expect(requests).toEqual({ write: 2, beginPickup: 2, finishPickup: 1, startGrant: 1 })
+    expect(requests).toEqual({ finished: 1, write: 2, beginPickup: 2, finishPickup: 1, startGrant: 1 })
     expect(storage).toEqual({ 'kv.get': 5, 'kv.put': 4, setAlarm: 2, deleteAll: 1 })
   })
 })
