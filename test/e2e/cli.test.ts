@@ -1,0 +1,254 @@
+/**
+ * @module
+ * `unity-login` as a user runs it: a real process against `wrangler dev` and the oidc-provider
+ * stand-in, Chromium playing the user, the OS keyring a real Secret Service on a private D-Bus,
+ * and every exit code.
+ */
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { mkdtemp, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import type { Browser } from 'playwright-core'
+import { LoginError, refresh } from '../../src/client/index.ts'
+import type { Session } from '../../src/client/index.ts'
+import { EXIT } from '../../cli/exit-codes.ts'
+import { buildCli, missing, runCli, startCli, startSecretService } from './cli-process.ts'
+import type { CliRun, SecretService } from './cli-process.ts'
+import { ACCESS_TOKEN_TTL_SECONDS, assertActive, decide, heading, introspect, newContext, pressAfterReading, signIn } from './flow.ts'
+import { BASIC_CLIENT, ROOT, startAttackerSite, useScenario } from './harness.ts'
+
+const TEST = { timeout: 90_000 } as const
+/** A relay port of its own, among the stand-in's registered ones. */
+const CLI_RELAY_PORT = 8789
+const ESC = '\x1b'
+
+const setup = useScenario(CLI_RELAY_PORT)
+const noKeyring = missing('dbus-daemon', 'gnome-keyring-daemon', 'secret-tool')
+let keyring: SecretService | undefined
+let home = ''
+
+before(async () => {
+  buildCli()
+  home = await mkdtemp(join(tmpdir(), 'uor-cli-'))
+  if (!noKeyring) keyring = await startSecretService()
+}, { timeout: 120_000 })
+after(async () => {
+  await keyring?.stop()
+  if (home) await rm(home, { recursive: true, force: true })
+})
+
+/** The environment of one user: a config directory and, when it has one, the keyring. */
+function userEnv(name: string, withKeyring = true): Record<string, string> {
+  return { XDG_CONFIG_HOME: join(home, name), HOME: join(home, name), ...(withKeyring && keyring ? keyring.env : {}) }
+}
+
+async function storedFile(name: string): Promise<Record<string, Session>> {
+  return JSON.parse(await readFile(join(home, name, 'unity-login', 'sessions.json'), 'utf8')) as Record<string, Session>
+}
+
+/** The user's part in the browser: open the link the CLI printed, compare the code, Continue (or Cancel), sign in, Allow. */
+async function playUser(browser: Browser, run: CliRun, decision: 'Continue' | 'Cancel' = 'Continue'): Promise<{ code: string; url: string }> {
+  const [, code = ''] = await run.waitFor(/code: ([A-Z]{4}-[A-Z]{4})/)
+  const [, url = ''] = await run.waitFor(/^ {2}(http\S+)$/m)
+  const { standin, relay } = setup()
+  const context = await newContext(browser)
+  try {
+    const page = await context.newPage()
+    await page.goto(url)
+    await page.getByRole('heading', { name: 'Confirm this sign-in' }).waitFor()
+    assert.equal((await page.locator('.user-code').innerText()).trim(), code, 'the relay shows the code the CLI printed')
+    await pressAfterReading(page, page.getByRole('button', { name: decision }))
+    if (decision === 'Continue') {
+      await signIn(page, standin)
+      await decide(page, relay.url, 'Allow')
+      assert.equal(await heading(page), 'You are signed in')
+    }
+  } finally {
+    await context.close()
+  }
+  return { code, url }
+}
+
+test('--help and usage errors: exit 0 with the exit-code table, 2 for an unknown command or option, through npx on the PATH node', TEST, async () => {
+  const npx = execFileSync('npx', ['unity-login', '--help'], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: home } })
+  assert.match(npx, /unity-login login --relay URL/)
+  for (const code of Object.values(EXIT)) assert.match(npx, new RegExp(`^ {2}${code} {2}\\S`, 'm'), `--help documents exit ${code}`)
+  for (const command of ['login', 'token', 'status', 'logout']) {
+    const help = await runCli([command, '--help'], userEnv('help'))
+    assert.equal(help.code, EXIT.ok)
+    assert.match(help.stdout, new RegExp(`^unity-login ${command}`))
+    assert.match(help.stdout, /Exit codes:/)
+  }
+  assert.equal((await runCli(['whoami'], userEnv('help'))).code, EXIT.usage)
+  assert.equal((await runCli(['token', '--bogus'], userEnv('help'))).code, EXIT.usage)
+  assert.equal((await runCli(['login'], userEnv('help'))).code, EXIT.usage, 'login needs --relay')
+  assert.equal((await runCli(['login', '--relay', 'x', '--timeout', 'soon'], userEnv('help'))).code, EXIT.usage)
+})
+
+test('not logged in: token, status and logout exit 3 and say how to sign in', TEST, async () => {
+  for (const command of ['token', 'status', 'logout']) {
+    const result = await runCli([command, '--relay', setup().relay.url], userEnv('nobody'))
+    assert.equal(result.code, EXIT.notLoggedIn, command)
+    assert.equal(result.stdout, '')
+    assert.match(result.stderr, /unity-login login --relay/)
+  }
+  assert.equal((await runCli(['token'], userEnv('nobody'))).code, EXIT.notLoggedIn, 'no relay known at all')
+})
+
+test('misconfigured and unavailable relays: exit 7 for plain http off loopback or a site that is no relay, 6 when nothing answers', TEST, async () => {
+  const env = userEnv('wrong', false)
+  const plain = await runCli(['login', '--relay', 'http://relay.example.com', '--insecure-storage', '--no-browser'], env)
+  assert.equal(plain.code, EXIT.misconfigured)
+  assert.match(plain.stderr, /https:\/\//)
+  const site = await startAttackerSite({ '/': '<h1>Just a web site</h1>' })
+  try {
+    const notRelay = await runCli(['login', '--relay', site.origin, '--insecure-storage', '--no-browser'], env)
+    assert.equal(notRelay.code, EXIT.misconfigured, notRelay.stderr)
+    assert.match(notRelay.stderr, /does not serve a relay's metadata/)
+  } finally {
+    await site.close()
+  }
+  const nobody = await runCli(['login', '--relay', 'http://127.0.0.1:8788', '--insecure-storage', '--no-browser'], env)
+  assert.equal(nobody.code, EXIT.unavailable, nobody.stderr)
+  assert.match(nobody.stderr, /Cannot reach the relay/)
+})
+
+test('no OS keyring: login exits 7 before the sign-in and says to use --insecure-storage; nothing is written', TEST, async () => {
+  const result = await runCli(['login', '--relay', setup().relay.url, '--no-browser'], { ...userEnv('headless', false), DBUS_SESSION_BUS_ADDRESS: undefined })
+  assert.equal(result.code, EXIT.misconfigured)
+  assert.match(result.stderr, /No OS keyring is available/)
+  assert.match(result.stderr, /--insecure-storage/)
+  assert.doesNotMatch(result.stderr, /code:/, 'it stops before starting a sign-in')
+  await assert.rejects(stat(join(home, 'headless', 'unity-login', 'sessions.json')), { code: 'ENOENT' })
+})
+
+test('login (pickup with the confirmation page) into the Secret Service, then status and token without a refresh', { ...TEST, skip: noKeyring }, async () => {
+  const { browser, standin, relay } = setup()
+  const env = userEnv('alice')
+  const run = startCli(['login', '--relay', relay.url, '--no-browser'], env)
+  await playUser(browser, run)
+  assert.equal(await run.exited, EXIT.ok, run.stderr())
+  assert.equal(run.stdout(), '', 'login prints nothing on stdout')
+  assert.match(run.stderr(), /Signed in to http:\/\/127\.0\.0\.1:8789\. The tokens are in the OS keyring, the refresh token bound to a DPoP key kept beside it\.\n$/)
+  assert.ok(!run.stderr().includes(ESC), 'no escape codes without a terminal')
+
+  const entry = keyring?.lookup(relay.url) ?? ''
+  assert.ok(entry, 'the Secret Service holds an entry for the relay')
+  const session = JSON.parse(entry) as Session
+  assert.equal(session.relay, relay.url)
+  assert.equal(session.bound, true)
+  assert.ok(session.dpopKey?.privateJwk.d, 'the DPoP key is kept beside the tokens')
+  await assert.rejects(stat(join(home, 'alice', 'unity-login', 'sessions.json')), { code: 'ENOENT' }, 'no file without --insecure-storage')
+
+  const shown = await runCli(['status'], env)
+  assert.equal(shown.code, EXIT.ok)
+  assert.match(shown.stdout, /^Relay: +http:\/\/127\.0\.0\.1:8789$/m)
+  assert.match(shown.stdout, /^Refresh token: sealed by the relay, bound to this machine’s DPoP key/m)
+  assert.match(shown.stdout, /^Stored in: +the OS keyring$/m)
+  assert.ok(!shown.stdout.includes(session.accessToken) && !shown.stdout.includes(session.refreshToken ?? '-'), 'status never shows a token')
+
+  const refreshesBefore = standin.tokenGrants.refresh_token ?? 0
+  const printed = await runCli(['token'], env)
+  assert.equal(printed.code, EXIT.ok)
+  assert.equal(printed.stdout, `${session.accessToken}\n`, 'token prints the access token and nothing else')
+  assert.equal(printed.stderr, '')
+  assert.equal(standin.tokenGrants.refresh_token ?? 0, refreshesBefore, 'a token valid for 30 days is not refreshed')
+  await assertActive(standin, BASIC_CLIENT, session.accessToken)
+
+  const out = await runCli(['logout'], env)
+  assert.equal(out.code, EXIT.ok, out.stderr)
+  assert.equal(keyring?.lookup(relay.url), '', 'logout removes the keyring entry')
+})
+
+test('device login into a 0600 file; near expiry, 10 parallel `token` calls make one refresh; logout revokes at the relay', TEST, async () => {
+  const { browser, standin, relay } = setup()
+  const env = userEnv('bob', false)
+  standin.setAccessTokenTtl(120)
+  let session: Session
+  try {
+    const run = startCli(['login', '--relay', relay.url, '--device', '--no-browser', '--insecure-storage'], env)
+    const { url } = await playUser(browser, run)
+    assert.match(url, /\/device\?user_code=/)
+    assert.match(run.stderr(), /Open http:\/\/127\.0\.0\.1:8789\/device on any device and enter it/)
+    assert.equal(await run.exited, EXIT.ok, run.stderr())
+    const file = join(home, 'bob', 'unity-login', 'sessions.json')
+    assert.equal((await stat(file)).mode & 0o777, 0o600, 'the sessions file is 0600')
+    assert.equal((await stat(join(home, 'bob', 'unity-login'))).mode & 0o777, 0o700, 'its directory is 0700')
+    session = (await storedFile('bob'))[relay.url] as Session
+    assert.ok(session.expiresAt && session.expiresAt - Date.now() < 121_000, 'the stand-in issued a 2-minute token')
+  } finally {
+    standin.setAccessTokenTtl(ACCESS_TOKEN_TTL_SECONDS)
+  }
+
+  const before = standin.tokenGrants.refresh_token ?? 0
+  const calls = await Promise.all(Array.from({ length: 10 }, () => runCli(['token'], env)))
+  assert.deepEqual(calls.map((c) => c.code), Array(10).fill(EXIT.ok), calls.map((c) => c.stderr).join('\n'))
+  assert.equal((standin.tokenGrants.refresh_token ?? 0) - before, 1, 'ten parallel calls refresh once')
+  const tokens = new Set(calls.map((c) => c.stdout))
+  assert.equal(tokens.size, 1, 'all ten print the same token')
+  const renewed = (await storedFile('bob'))[relay.url] as Session
+  assert.equal([...tokens][0], `${renewed.accessToken}\n`)
+  assert.notEqual(renewed.accessToken, session.accessToken, 'the token was renewed')
+  assert.notEqual(renewed.refreshToken, session.refreshToken, 'the relay rotated the sealed refresh token')
+  await assertActive(standin, BASIC_CLIENT, renewed.accessToken)
+  assert.equal((await runCli(['token'], env)).code, EXIT.ok)
+  assert.equal((standin.tokenGrants.refresh_token ?? 0) - before, 1, 'the renewed 30-day token is not refreshed again')
+  assert.match((await runCli(['status'], env)).stdout, /^Refreshed: /m)
+
+  const out = await runCli(['logout'], env)
+  assert.equal(out.code, EXIT.ok, out.stderr)
+  assert.match(out.stderr, /The relay revoked the refresh token/)
+  await assert.rejects(refresh(renewed), (error: unknown) => error instanceof LoginError && error.code === 'invalid_grant', 'the revoked grant refreshes no more, even with the key')
+  await assert.rejects(stat(join(home, 'bob', 'unity-login', 'sessions.json')), { code: 'ENOENT' })
+  assert.equal((await runCli(['token'], env)).code, EXIT.notLoggedIn)
+  assert.equal((await introspect(standin, BASIC_CLIENT, renewed.accessToken)).active, true, 'Unity has no revocation: the access token lives on until it expires')
+})
+
+test('exit 3 when the relay no longer accepts the stored sign-in (a revoked grant) at a refresh', TEST, async () => {
+  const { browser, standin, relay } = setup()
+  const env = userEnv('carol', false)
+  standin.setAccessTokenTtl(120)
+  try {
+    const run = startCli(['login', '--relay', relay.url, '--no-browser', '--insecure-storage'], env)
+    await playUser(browser, run)
+    assert.equal(await run.exited, EXIT.ok, run.stderr())
+  } finally {
+    standin.setAccessTokenTtl(ACCESS_TOKEN_TTL_SECONDS)
+  }
+  const session = (await storedFile('carol'))[relay.url] as Session
+  const revoked = await fetch(`${relay.url}/revoke`, { method: 'POST', body: new URLSearchParams({ token: session.refreshToken ?? '' }) })
+  assert.equal(revoked.status, 200)
+  const result = await runCli(['token'], env)
+  assert.equal(result.code, EXIT.notLoggedIn, result.stderr)
+  assert.equal(result.stdout, '')
+  assert.match(result.stderr, /no longer accepts this sign-in \(invalid_grant\)/)
+})
+
+test('exit 4 when the user presses Cancel on the relay page, 5 when the sign-in is not finished in time', TEST, async () => {
+  const { browser, relay } = setup()
+  const env = userEnv('dave', false)
+  const cancelled = startCli(['login', '--relay', relay.url, '--no-browser', '--insecure-storage'], env)
+  await playUser(browser, cancelled, 'Cancel')
+  assert.equal(await cancelled.exited, EXIT.denied, cancelled.stderr())
+  assert.match(cancelled.stderr(), /cancelled or refused \(400 access_denied\)/)
+
+  const late = await runCli(['login', '--relay', relay.url, '--no-browser', '--insecure-storage', '--timeout', '3'], env)
+  assert.equal(late.code, EXIT.expired, late.stderr)
+  assert.match(late.stderr, /not finished in time/)
+  await assert.rejects(stat(join(home, 'dave', 'unity-login', 'sessions.json')), { code: 'ENOENT' }, 'a failed login stores nothing')
+})
+
+test('--clipboard copies the code with the platform tool (a stand-in xclip on PATH)', TEST, async () => {
+  const bin = await mkdtemp(join(tmpdir(), 'uor-clip-'))
+  const copied = join(bin, 'copied')
+  await writeFile(join(bin, 'xclip'), `#!/bin/sh\ncat > '${copied}'\n`)
+  await chmod(join(bin, 'xclip'), 0o755)
+  const run = startCli(['login', '--relay', setup().relay.url, '--no-browser', '--insecure-storage', '--clipboard', '--timeout', '2'], { ...userEnv('erin', false), PATH: `${bin}:${process.env.PATH ?? ''}` })
+  const [, code] = await run.waitFor(/code: ([A-Z]{4}-[A-Z]{4})/)
+  await run.waitFor(/The code is on the clipboard\./)
+  assert.equal(await readFile(copied, 'utf8'), code)
+  assert.equal(await run.exited, EXIT.expired)
+  await rm(bin, { recursive: true, force: true })
+})
