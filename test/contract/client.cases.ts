@@ -66,7 +66,7 @@ function recordedSleep(sleeps: number[], onSleep?: (count: number) => Promise<vo
 function assertSession(session: Session): void {
   assert.equal(session.relay, RELAY_ORIGIN)
   assert.equal(session.accessToken, 'at-client-1')
-  assert.equal(session.tokenType, 'Bearer')
+  assert.equal(session.tokenType.toLowerCase(), 'bearer', 'RFC 6749 §5.1: token_type is case-insensitive; oauth4webapi lowercases it')
   assert.equal(session.scope, 'api')
   assert.match(session.refreshToken ?? '', /^v1\./, 'the relay sealed the refresh token')
   assert.ok(session.expiresAt && Math.abs(session.expiresAt - (Date.now() + 3600_000)) < 60_000, 'expiresAt is now + expires_in')
