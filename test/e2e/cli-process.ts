@@ -133,3 +133,42 @@ export async function runCli(args: readonly string[], env: Readonly<Record<strin
   const code = await run.exited
   return { code, stdout: run.stdout(), stderr: run.stderr() }
 }
+
+/** A tmux server of its own (its own socket) with one window running a command. */
+export interface TmuxPane {
+  /** The visible screen, as `capture-pane -p` prints it. */
+  screen(): string
+  /** Resolves once the screen matches `pattern`. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>
+  keys(...keys: string[]): void
+  stop(): void
+}
+
+/** Runs `command` (a shell line) in a 200×30 tmux window with `env`, as a user's terminal would. */
+export function startTmux(command: string, env: Readonly<Record<string, string>>): TmuxPane {
+  const socket = join(tmpdir(), `uor-tmux-${process.pid}-${Date.now()}`)
+  const tmux = (...args: string[]) => execFileSync(TOOLS.tmux, ['-S', socket, ...args], { encoding: 'utf8', timeout: 5_000 })
+  const vars = Object.entries({ TERM: 'xterm-256color', LANG: 'C.UTF-8', ...env }).flatMap(([name, value]) => ['-e', `${name}=${value}`])
+  tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'cli', '-x', '200', '-y', '30', ...vars, `cd ${JSON.stringify(ROOT)} && ${command}; echo "exit=$?"; sleep 600`)
+  const screen = () => tmux('capture-pane', '-p', '-t', 'cli')
+  return {
+    screen,
+    async waitFor(pattern, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const shown = screen()
+        if (pattern.test(shown)) return shown
+        if (Date.now() > deadline) throw new Error(`the terminal never showed ${pattern}; it shows:\n${shown}`)
+        await new Promise((resolve) => setTimeout(resolve, 200))
+      }
+    },
+    keys: (...keys) => void tmux('send-keys', '-t', 'cli', ...keys),
+    stop() {
+      try {
+        tmux('kill-server')
+      } catch {
+        // Already gone.
+      }
+    },
+  }
+}

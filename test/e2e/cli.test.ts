@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdtemp, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -14,10 +14,10 @@ import type { Browser } from 'playwright-core'
 import { LoginError, refresh } from '../../src/client/index.ts'
 import type { Session } from '../../src/client/index.ts'
 import { EXIT } from '../../cli/exit-codes.ts'
-import { buildCli, missing, runCli, startCli, startSecretService } from './cli-process.ts'
+import { buildCli, CLI_BIN, missing, runCli, startCli, startSecretService, startTmux } from './cli-process.ts'
 import type { CliRun, SecretService } from './cli-process.ts'
 import { ACCESS_TOKEN_TTL_SECONDS, assertActive, decide, heading, introspect, newContext, pressAfterReading, signIn } from './flow.ts'
-import { BASIC_CLIENT, ROOT, startAttackerSite, useScenario } from './harness.ts'
+import { ARTIFACTS_DIR, BASIC_CLIENT, ROOT, startAttackerSite, useScenario } from './harness.ts'
 
 const TEST = { timeout: 90_000 } as const
 /** A relay port of its own, among the stand-in's registered ones. */
@@ -49,7 +49,7 @@ async function storedFile(name: string): Promise<Record<string, Session>> {
 }
 
 /** The user's part in the browser: open the link the CLI printed, compare the code, Continue (or Cancel), sign in, Allow. */
-async function playUser(browser: Browser, run: CliRun, decision: 'Continue' | 'Cancel' = 'Continue'): Promise<{ code: string; url: string }> {
+async function playUser(browser: Browser, run: Pick<CliRun, 'waitFor'>, decision: 'Continue' | 'Cancel' = 'Continue'): Promise<{ code: string; url: string }> {
   const [, code = ''] = await run.waitFor(/code: ([A-Z]{4}-[A-Z]{4})/)
   const [, url = ''] = await run.waitFor(/^ {2}(http\S+)$/m)
   const { standin, relay } = setup()
@@ -251,4 +251,51 @@ test('--clipboard copies the code with the platform tool (a stand-in xclip on PA
   assert.equal(await readFile(copied, 'utf8'), code)
   assert.equal(await run.exited, EXIT.expired)
   await rm(bin, { recursive: true, force: true })
+})
+
+const noTmux = missing('tmux')
+
+test('under tmux: the code, the link, a spinner counting down, then one final line; Ctrl-C cancels with exit 4', { ...TEST, skip: noTmux }, async () => {
+  const { browser, relay } = setup()
+  const env = { ...userEnv('tmux', false), PATH: process.env.PATH ?? '' }
+  const login = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI_BIN)} login --relay ${relay.url} --no-browser --insecure-storage`
+  const pane = startTmux(login, env)
+  try {
+    const first = await pane.waitFor(/Waiting for the sign-in in the browser… 1[12]:\d\d left/)
+    await new Promise((resolve) => setTimeout(resolve, 2_100))
+    const later = pane.screen()
+    const left = (screen: string) => /(\d+):(\d\d) left/.exec(screen)?.slice(1).map(Number) ?? []
+    const [m1 = 0, s1 = 0] = left(first)
+    const [m2 = 0, s2 = 0] = left(later)
+    assert.ok(m2 * 60 + s2 < m1 * 60 + s1, `the time left counts down (${m1}:${s1} then ${m2}:${s2})`)
+    assert.match(later, /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Waiting for the sign-in/m, 'a spinner frame leads the line')
+    assert.match(later, /^Your code: [A-Z]{4}-[A-Z]{4}$/m)
+    await playUser(browser, { waitFor: async (pattern) => pattern.exec(await pane.waitFor(pattern)) as RegExpMatchArray })
+    const done = await pane.waitFor(/exit=0/)
+    assert.match(done, /^✔ Signed in to http:\/\/127\.0\.0\.1:8789\. The tokens are in .*sessions\.json/m)
+    assert.doesNotMatch(done, /Waiting for the sign-in/, 'the spinner line is replaced by the final line')
+    await mkdir(ARTIFACTS_DIR, { recursive: true })
+    await writeFile(join(ARTIFACTS_DIR, 'cli-login-tmux.txt'), `--- while waiting ---\n${later}\n--- at the end ---\n${done}`)
+  } finally {
+    pane.stop()
+  }
+
+  const cancelled = startTmux(login, env)
+  try {
+    await cancelled.waitFor(/Waiting for the sign-in/)
+    cancelled.keys('C-c')
+    const shown = await cancelled.waitFor(/exit=\d+/)
+    assert.match(shown, /^✖ Cancelled\.$/m)
+    assert.match(shown, /exit=4/)
+  } finally {
+    cancelled.stop()
+  }
+
+  const piped = startTmux(`${login} --timeout 2 2>&1 | od -c | grep -c 033`, env)
+  try {
+    const shown = await piped.waitFor(/exit=\d+/)
+    assert.match(shown, /^0$/m, 'through a pipe, in the same terminal, no escape code is written')
+  } finally {
+    piped.stop()
+  }
 })
