@@ -147,7 +147,9 @@ export interface TmuxPane {
 /** Runs `command` (a shell line) in a 200×30 tmux window with `env`, as a user's terminal would. */
 export function startTmux(command: string, env: Readonly<Record<string, string>>): TmuxPane {
   const socket = join(tmpdir(), `uor-tmux-${process.pid}-${Date.now()}`)
-  const tmux = (...args: string[]) => execFileSync(TOOLS.tmux, ['-S', socket, ...args], { encoding: 'utf8', timeout: 5_000 })
+  // The tmux server inherits this environment: without CI, as on a user's machine (the spinner stays off under CI).
+  const { CI: _ci, ...outside } = process.env
+  const tmux = (...args: string[]) => execFileSync(TOOLS.tmux, ['-S', socket, ...args], { encoding: 'utf8', timeout: 5_000, env: outside })
   const vars = Object.entries({ TERM: 'xterm-256color', LANG: 'C.UTF-8', ...env }).flatMap(([name, value]) => ['-e', `${name}=${value}`])
   tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'cli', '-x', '200', '-y', '30', ...vars, `cd ${JSON.stringify(ROOT)} && ${command}; echo "exit=$?"; sleep 600`)
   const screen = () => tmux('capture-pane', '-p', '-t', 'cli')
