@@ -299,3 +299,31 @@ test('under tmux: the code, the link, a spinner counting down, then one final li
     piped.stop()
   }
 })
+
+test('with a display, login opens the link in the system browser (open → xdg-open → $BROWSER); without one, or with --no-browser, it only prints it', TEST, async () => {
+  const { browser, relay } = setup()
+  const bin = await mkdtemp(join(tmpdir(), 'uor-browser-'))
+  const opened = join(bin, 'opened')
+  await writeFile(join(bin, 'browser'), `#!/bin/sh\nprintf '%s' "$1" > '${opened}'\n`)
+  await chmod(join(bin, 'browser'), 0o755)
+  // No desktop files: xdg-open's generic mode then hands the link to $BROWSER.
+  const desktop = { DISPLAY: ':99', BROWSER: join(bin, 'browser'), XDG_DATA_DIRS: bin, XDG_DATA_HOME: bin, XDG_CONFIG_DIRS: bin }
+  try {
+    const headless = await runCli(['login', '--relay', relay.url, '--insecure-storage', '--timeout', '1'], { ...userEnv('frank', false), BROWSER: join(bin, 'browser') })
+    assert.equal(headless.code, EXIT.expired)
+    assert.doesNotMatch(headless.stderr, /Opened the link/)
+    const told = await runCli(['login', '--relay', relay.url, '--insecure-storage', '--no-browser', '--timeout', '1'], { ...userEnv('frank', false), ...desktop })
+    assert.doesNotMatch(told.stderr, /Opened the link/)
+    await assert.rejects(stat(opened), { code: 'ENOENT' }, 'no browser was started without a display or with --no-browser')
+
+    const run = startCli(['login', '--relay', relay.url, '--insecure-storage'], { ...userEnv('frank', false), ...desktop })
+    await run.waitFor(/Opened the link in your browser\./)
+    const [, printed] = await run.waitFor(/^ {2}(http\S+)$/m)
+    for (let i = 0; i < 50 && !(await stat(opened).catch(() => undefined)); i++) await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.equal(await readFile(opened, 'utf8'), printed, 'the browser got the link the CLI printed')
+    await playUser(browser, run)
+    assert.equal(await run.exited, EXIT.ok, run.stderr())
+  } finally {
+    await rm(bin, { recursive: true, force: true })
+  }
+})
