@@ -140,7 +140,7 @@ export type Pickup =
 /**
  * Where flow and device records live. Implementations: Workers KV (eventually consistent, best
  * effort), a Durable Object per record (strongly consistent, atomic) and Deno KV (strongly
- * consistent, atomic). See the README's store comparison.
+ * consistent, atomic). See docs/stores.md, "Choosing a store".
  */
 export interface CodeStore {
   /**

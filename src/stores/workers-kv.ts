@@ -1,7 +1,7 @@
 /**
  * @module
  * {@link CodeStore} on Workers KV, the default on Workers. KV is eventually consistent and has no
- * conditional write, so this store does what it can and the README says what remains:
+ * conditional write, so this store does what it can and docs/security.md says what remains:
  * - A confirmation or a result is a read, then a write. Writes to one flow in one isolate are
  *   single-flight: each decides on what this isolate decided to write last, so of ten racing
  *   callbacks one writes and nine find its code. Writes racing in different isolates or

@@ -1,5 +1,5 @@
 /**
- * What Deno KV's grants do across processes (e.g. Deno Deploy isolates), as the README says: two
+ * What Deno KV's grants do across processes (e.g. Deno Deploy isolates), as docs/stores.md says: two
  * stores on one KV stand for two processes. Concurrent refreshes of one generation in different
  * processes both reach Unity; the versionstamp-checked commit lets one rotate, and the other's
  * tokens are refused without revoking the grant. The previous generation within the grace, in a

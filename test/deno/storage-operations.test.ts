@@ -1,6 +1,6 @@
 /**
  * Storage operations per completed login (with one pending poll) on Deno KV, counted on a real
- * in-memory Deno KV. The README's store comparison quotes these figures.
+ * in-memory Deno KV. docs/stores.md's store comparison quotes these figures.
  */
 import { strict as assert } from 'node:assert'
 import type { DenoKv, DenoKvAtomic } from '../../src/stores/deno-kv.ts'

@@ -28,7 +28,7 @@ describe('Workers entry', () => {
     const page = await exports.default.fetch(`${ORIGIN}/authorize?code_challenge=${CHALLENGE}&code_challenge_method=S256`, { redirect: 'manual', headers: { 'Sec-Fetch-Site': 'none' } })
     const html = await page.text()
     expect(page.status).toBe(200)
-    // The test vector for RFC 7636 Appendix B's challenge, as the README documents it.
+    // The test vector for RFC 7636 Appendix B's challenge, as docs/clients.md documents it.
     expect(html).toContain('>BGBP-FFBB</div>')
     expect(html).toContain('<strong>unity.test</strong>')
     const state = /name="state" value="([^"]+)"/.exec(html)?.[1] ?? ''

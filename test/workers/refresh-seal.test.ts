@@ -42,7 +42,7 @@ async function refusal(keys: Awaited<ReturnType<typeof importRefreshSealKeys>>, 
   throw new Error('the token opened')
 }
 
-/** The AES key as the README documents it, derived here without the relay's code. */
+/** The AES key as docs/security.md documents it, derived here without the relay's code. */
 async function documentedKey(secret: string): Promise<{ key: CryptoKey; kid: string }> {
   const material = await crypto.subtle.importKey('raw', encoder.encode(secret), 'HKDF', false, ['deriveKey', 'deriveBits'])
   const salt = encoder.encode('unity-oauth-relay refresh-token seal')

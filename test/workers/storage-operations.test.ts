@@ -1,6 +1,6 @@
 /**
  * Storage operations per completed login (with one pending poll) on the two Workers stores,
- * counted on the real local bindings. The README's store comparison quotes these figures.
+ * counted on the real local bindings. docs/stores.md's store comparison quotes these figures.
  */
 import { env } from 'cloudflare:workers'
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
