@@ -21,13 +21,13 @@ export function buildCli(): void {
 }
 
 /** Debian packages the keyring and terminal tests need; `.ci/run` installs them. */
-export const TOOLS = { 'dbus-daemon': '/usr/bin/dbus-daemon', 'gnome-keyring-daemon': '/usr/bin/gnome-keyring-daemon', 'secret-tool': '/usr/bin/secret-tool', tmux: '/usr/bin/tmux' } as const
+export const TOOLS = { 'dbus-daemon': '/usr/bin/dbus-daemon', 'gnome-keyring-daemon': '/usr/bin/gnome-keyring-daemon', 'secret-tool': '/usr/bin/secret-tool', tmux: '/usr/bin/tmux', python3: '/usr/bin/python3' } as const
 
 /** Why a test needing `tools` cannot run here, or `false`; in CI a missing tool fails instead. */
 export function missing(...tools: ReadonlyArray<keyof typeof TOOLS>): string | false {
   const absent = tools.filter((tool) => !existsSync(TOOLS[tool]))
   if (absent.length === 0) return false
-  const message = `needs ${absent.join(', ')}: apt-get install -y dbus-daemon gnome-keyring libsecret-tools tmux`
+  const message = `needs ${absent.join(', ')}: apt-get install -y dbus-daemon gnome-keyring libsecret-tools tmux python3-requests`
   if (process.env.CI) throw new Error(`CI must install the e2e tools (${message})`)
   return message
 }

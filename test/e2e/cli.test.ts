@@ -5,7 +5,7 @@
  * and every exit code.
  */
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -48,10 +48,21 @@ async function storedFile(name: string): Promise<Record<string, Session>> {
   return JSON.parse(await readFile(join(home, name, 'unity-login', 'sessions.json'), 'utf8')) as Record<string, Session>
 }
 
-/** The user's part in the browser: open the link the CLI printed, compare the code, Continue (or Cancel), sign in, Allow. */
-async function playUser(browser: Browser, run: Pick<CliRun, 'waitFor'>, decision: 'Continue' | 'Cancel' = 'Continue'): Promise<{ code: string; url: string }> {
+/** What the CLI told the user: the code and the link. */
+interface Prompt {
+  readonly code: string
+  readonly url: string
+}
+
+/** Reads the code and the link from what `run` printed. */
+async function promptOf(run: Pick<CliRun, 'waitFor'>): Promise<Prompt> {
   const [, code = ''] = await run.waitFor(/code: ([A-Z]{4}-[A-Z]{4})/)
   const [, url = ''] = await run.waitFor(/^ {2}(http\S+)$/m)
+  return { code, url }
+}
+
+/** The user's part in the browser: open the link, compare the code, Continue (or Cancel), sign in, Allow. */
+async function playUser(browser: Browser, { code, url }: Prompt, decision: 'Continue' | 'Cancel' = 'Continue'): Promise<Prompt> {
   const { standin, relay } = setup()
   const context = await newContext(browser)
   try {
@@ -128,7 +139,7 @@ test('login (pickup with the confirmation page) into the Secret Service, then st
   const { browser, standin, relay } = setup()
   const env = userEnv('alice')
   const run = startCli(['login', '--relay', relay.url, '--no-browser'], env)
-  await playUser(browser, run)
+  await playUser(browser, await promptOf(run))
   assert.equal(await run.exited, EXIT.ok, run.stderr())
   assert.equal(run.stdout(), '', 'login prints nothing on stdout')
   assert.match(run.stderr(), /Signed in to http:\/\/127\.0\.0\.1:8789\. The tokens are in the OS keyring, the refresh token bound to a DPoP key kept beside it\.\n$/)
@@ -169,7 +180,7 @@ test('device login into a 0600 file; near expiry, 10 parallel `token` calls make
   let session: Session
   try {
     const run = startCli(['login', '--relay', relay.url, '--device', '--no-browser', '--insecure-storage'], env)
-    const { url } = await playUser(browser, run)
+    const { url } = await playUser(browser, await promptOf(run))
     assert.match(url, /\/device\?user_code=/)
     assert.match(run.stderr(), /Open http:\/\/127\.0\.0\.1:8789\/device on any device and enter it/)
     assert.equal(await run.exited, EXIT.ok, run.stderr())
@@ -212,7 +223,7 @@ test('exit 3 when the relay no longer accepts the stored sign-in (a revoked gran
   standin.setAccessTokenTtl(120)
   try {
     const run = startCli(['login', '--relay', relay.url, '--no-browser', '--insecure-storage'], env)
-    await playUser(browser, run)
+    await playUser(browser, await promptOf(run))
     assert.equal(await run.exited, EXIT.ok, run.stderr())
   } finally {
     standin.setAccessTokenTtl(ACCESS_TOKEN_TTL_SECONDS)
@@ -230,7 +241,7 @@ test('exit 4 when the user presses Cancel on the relay page, 5 when the sign-in 
   const { browser, relay } = setup()
   const env = userEnv('dave', false)
   const cancelled = startCli(['login', '--relay', relay.url, '--no-browser', '--insecure-storage'], env)
-  await playUser(browser, cancelled, 'Cancel')
+  await playUser(browser, await promptOf(cancelled), 'Cancel')
   assert.equal(await cancelled.exited, EXIT.denied, cancelled.stderr())
   assert.match(cancelled.stderr(), /cancelled or refused \(400 access_denied\)/)
 
@@ -270,7 +281,7 @@ test('under tmux: the code, the link, a spinner counting down, then one final li
     assert.ok(m2 * 60 + s2 < m1 * 60 + s1, `the time left counts down (${m1}:${s1} then ${m2}:${s2})`)
     assert.match(later, /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Waiting for the sign-in/m, 'a spinner frame leads the line')
     assert.match(later, /^Your code: [A-Z]{4}-[A-Z]{4}$/m)
-    await playUser(browser, { waitFor: async (pattern) => pattern.exec(await pane.waitFor(pattern)) as RegExpMatchArray })
+    await playUser(browser, await promptOf({ waitFor: async (pattern) => pattern.exec(await pane.waitFor(pattern)) as RegExpMatchArray }))
     const done = await pane.waitFor(/exit=0/)
     assert.match(done, /^✔ Signed in to http:\/\/127\.0\.0\.1:8789\. The tokens are in .*sessions\.json/m)
     assert.doesNotMatch(done, /Waiting for the sign-in/, 'the spinner line is replaced by the final line')
@@ -307,23 +318,71 @@ test('with a display, login opens the link in the system browser (open → xdg-o
   await writeFile(join(bin, 'browser'), `#!/bin/sh\nprintf '%s' "$1" > '${opened}'\n`)
   await chmod(join(bin, 'browser'), 0o755)
   // No desktop files: xdg-open's generic mode then hands the link to $BROWSER.
-  const desktop = { DISPLAY: ':99', BROWSER: join(bin, 'browser'), XDG_DATA_DIRS: bin, XDG_DATA_HOME: bin, XDG_CONFIG_DIRS: bin }
+  const empty = join(bin, 'xdg')
+  await mkdir(empty)
+  const desktop = { DISPLAY: ':99', BROWSER: join(bin, 'browser'), XDG_DATA_DIRS: empty, XDG_DATA_HOME: empty, XDG_CONFIG_DIRS: empty }
   try {
-    const headless = await runCli(['login', '--relay', relay.url, '--insecure-storage', '--timeout', '1'], { ...userEnv('frank', false), BROWSER: join(bin, 'browser') })
-    assert.equal(headless.code, EXIT.expired)
-    assert.doesNotMatch(headless.stderr, /Opened the link/)
+    const headless = await runCli(['login', '--relay', relay.url, '--insecure-storage', '--timeout', '1'], userEnv('frank', false))
+    assert.equal(headless.code, EXIT.expired, headless.stderr)
+    assert.doesNotMatch(headless.stderr, /Opened the link|Could not open/, 'no display: the link is only printed')
     const told = await runCli(['login', '--relay', relay.url, '--insecure-storage', '--no-browser', '--timeout', '1'], { ...userEnv('frank', false), ...desktop })
+    assert.equal(told.code, EXIT.expired, told.stderr)
     assert.doesNotMatch(told.stderr, /Opened the link/)
-    await assert.rejects(stat(opened), { code: 'ENOENT' }, 'no browser was started without a display or with --no-browser')
+    await assert.rejects(stat(opened), { code: 'ENOENT' }, 'with --no-browser no browser is started, display or not')
 
     const run = startCli(['login', '--relay', relay.url, '--insecure-storage'], { ...userEnv('frank', false), ...desktop })
     await run.waitFor(/Opened the link in your browser\./)
     const [, printed] = await run.waitFor(/^ {2}(http\S+)$/m)
     for (let i = 0; i < 50 && !(await stat(opened).catch(() => undefined)); i++) await new Promise((resolve) => setTimeout(resolve, 100))
     assert.equal(await readFile(opened, 'utf8'), printed, 'the browser got the link the CLI printed')
-    await playUser(browser, run)
+    await playUser(browser, await promptOf(run))
     assert.equal(await run.exited, EXIT.ok, run.stderr())
   } finally {
-    await rm(bin, { recursive: true, force: true })
+    await rm(bin, { recursive: true, force: true }).catch(() => {})
+  }
+})
+
+/** The fenced block after `<!-- snippet: name -->` in docs/clients.md. */
+async function docSnippet(name: string): Promise<string> {
+  const docs = await readFile(join(ROOT, 'docs', 'clients.md'), 'utf8')
+  const match = new RegExp(`<!-- snippet: ${name} -->\\n\`\`\`\\w+\\n([\\s\\S]*?)\\n\`\`\``).exec(docs)
+  assert.ok(match?.[1], `docs/clients.md has the ${name} snippet`)
+  return match[1]
+}
+
+const noRequests = missing('python3') || (() => {
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import requests'], { stdio: 'ignore' })
+    return false
+  } catch {
+    if (process.env.CI) throw new Error('CI must install python3-requests')
+    return 'needs python3-requests: apt-get install -y python3-requests'
+  }
+})()
+
+test('docs/clients.md\u2019s Python snippet (requests, the device grant) signs in and prints a token the stand-in accepts', { ...TEST, skip: noRequests }, async () => {
+  const { browser, standin, relay } = setup()
+  const dir = await mkdtemp(join(tmpdir(), 'uor-python-'))
+  const script = join(dir, 'device.py')
+  await writeFile(script, await docSnippet('python-device'))
+  const child = spawn('/usr/bin/python3', [script, relay.url], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+  try {
+    const deadline = Date.now() + 15_000
+    while (!/or open (\S+)\n/.test(err) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100))
+    const [, code = ''] = /enter ([A-Z]{4}-[A-Z]{4})/.exec(err) ?? []
+    const [, url = ''] = /or open (\S+)\n/.exec(err) ?? []
+    await playUser(browser, { code, url })
+    assert.equal(await exited, 0, err)
+    const token = out.trim()
+    assert.ok(token.length > 20, `the snippet printed a token, not ${JSON.stringify(out)}`)
+    await assertActive(standin, BASIC_CLIENT, token)
+  } finally {
+    child.kill()
+    await rm(dir, { recursive: true, force: true })
   }
 })
