@@ -6,10 +6,11 @@
  */
 import { strict as assert } from 'node:assert'
 import { discoverRelay, LoginError, offeredModes, PREFER_WAIT_SECONDS, refresh, relayOrigin, revoke, startLogin } from '../../src/client/index.ts'
-import type { Fetch, Login, Session, StartLoginOptions } from '../../src/client/index.ts'
+import type { Fetch, Login, LoopbackReceiver, Session, StartLoginOptions } from '../../src/client/index.ts'
 import { contract } from './define.ts'
 import type { ContractCase } from './define.ts'
 import { RELAY_ORIGIN } from './harness.ts'
+import { challengeOf } from '../../dev/pkce.ts'
 import type { Opened, RelayUnderTest } from './harness.ts'
 
 const CODE = 'unity-code-client-0123456789'
@@ -23,13 +24,13 @@ interface Sent {
 }
 
 /** The client's fetch into the in-process relay, recording each /token request; `script` may answer /token instead. */
-function clientFetch(relay: RelayUnderTest, sent: Sent[], script?: (form: URLSearchParams) => Response | undefined): Fetch {
+function clientFetch(relay: RelayUnderTest, sent: Sent[], script?: (form: URLSearchParams) => Response | undefined | Promise<Response | undefined>): Fetch {
   return async (url, init) => {
     const request = new Request(url, init)
     if (new URL(request.url).pathname === '/token') {
-      const form = new URLSearchParams(await request.clone().text())
+      const form = new URLSearchParams(new TextDecoder().decode(await request.clone().arrayBuffer()))
       sent.push({ form, headers: request.headers })
-      const scripted = script?.(form)
+      const scripted = await script?.(form)
       if (scripted) return scripted
     }
     return await relay.app.request(request)
@@ -109,7 +110,92 @@ async function assertLoginError(promise: Promise<unknown>, code: LoginError['cod
   })
 }
 
+
+/**
+ * The relay of #18's contract, until it lands: the real relay's metadata plus an
+ * `authorization_endpoint` for `response_type=code` with RFC 9207 `iss`, and a scripted code
+ * exchange at /token that answers Unity's tokens for `CODE` redeemed with the right verifier.
+ */
+function loopbackRelay(relay: RelayUnderTest, sent: Sent[], receiver: { authorize?: URL }): Fetch {
+  const inner = clientFetch(relay, sent, async (form) => {
+    if (form.get('grant_type') !== 'authorization_code') return undefined
+    const challenge = await challengeOf(form.get('code_verifier') ?? '')
+    const redeemable = form.get('code') === CODE && form.get('redirect_uri') === REDIRECT_URI && form.get('client_id') === 'unity-login' && challenge === receiver.authorize?.searchParams.get('code_challenge')
+    return redeemable ? new Response(TOKENS, { status: 200, headers: { 'Content-Type': 'application/json' } }) : answer(400, 'invalid_grant')
+  })
+  return async (url, init) => {
+    const response = await inner(url, init)
+    if (!url.endsWith('/.well-known/oauth-authorization-server')) return response
+    const metadata = (await response.json()) as Record<string, unknown>
+    const extended = { ...metadata, authorization_endpoint: `${RELAY_ORIGIN}/authorize`, response_types_supported: ['code'], authorization_response_iss_parameter_supported: true }
+    return new Response(JSON.stringify(extended), { status: 200, headers: { 'Content-Type': 'application/json' } })
+  }
+}
+
+const REDIRECT_URI = 'http://127.0.0.1:53682/callback/0123456789abcdef'
+
+/** A receiver that is handed `redirects` in turn, as a browser (or a page that guessed the port) would send them. */
+function receiverOf(redirects: ReadonlyArray<(authorize: URL) => string>, seen: string[]): LoopbackReceiver & { authorize?: URL } {
+  const receiver: LoopbackReceiver & { authorize?: URL } = {
+    redirectUri: REDIRECT_URI,
+    async wait(_signal, accept) {
+      for (const redirect of redirects) {
+        const url = new URL(redirect(receiver.authorize ?? new URL(RELAY_ORIGIN)))
+        seen.push(url.search)
+        if (accept(url)) return url
+      }
+      throw new Error('no acceptable redirect')
+    },
+  }
+  return receiver
+}
+
+/** A redirect to the receiver with the login's own state and the given parameters. */
+function redirect(params: Record<string, string>, state: 'own' | 'other' = 'own') {
+  return (authorize: URL) => `${REDIRECT_URI}?${new URLSearchParams({ ...params, state: state === 'own' ? (authorize.searchParams.get('state') ?? '') : 'forged-state' })}`
+}
+
 export const clientCases: readonly ContractCase[] = [
+  contract('client: the loopback mode (RFC 8252, against #18\u2019s contract): the authorize URL, a forged redirect ignored, the code redeemed with the verifier and a proof', async (start) => {
+    const relay = await start()
+    const sent: Sent[] = []
+    const seen: string[] = []
+    const receiver = receiverOf([redirect({ code: 'attacker-code', iss: RELAY_ORIGIN }, 'other'), redirect({ code: CODE, iss: RELAY_ORIGIN })], seen)
+    const login = await startLogin({ relay: RELAY_ORIGIN, fetch: loopbackRelay(relay, sent, receiver), loopback: receiver })
+    assert.equal(login.mode, 'loopback', 'auto picks the loopback sign-in when the relay offers it and a receiver is given')
+    assert.equal(login.userCode, undefined)
+    const authorize = new URL(login.url)
+    receiver.authorize = authorize
+    assert.equal(`${authorize.origin}${authorize.pathname}`, `${RELAY_ORIGIN}/authorize`)
+    const query = Object.fromEntries(authorize.searchParams)
+    assert.deepEqual({ ...query, code_challenge: '-', state: '-' }, { response_type: 'code', client_id: 'unity-login', redirect_uri: REDIRECT_URI, code_challenge: '-', code_challenge_method: 'S256', state: '-' })
+    assert.match(query.state ?? '', /^[A-Za-z0-9_-]{43}$/)
+    const session = await login.tokens()
+    assert.equal(session.accessToken, 'at-client-1')
+    assert.equal(seen.length, 2, 'the forged redirect (another state) was refused and the client kept waiting')
+    assert.equal(sent.length, 1, 'one exchange, of the real code')
+    assert.ok(sent[0]?.headers.get('DPoP'), 'the exchange carries a proof')
+    assert.equal(sent[0]?.headers.get('Prefer'), null, 'a code exchange is not a poll')
+    assert.equal(session.dpopKey?.privateJwk.crv, 'P-256')
+  }),
+
+  contract('client: the loopback redirect must name the relay as iss (RFC 9207) and carries the user\u2019s refusal as access_denied', async (start) => {
+    const relay = await start()
+    const cases: ReadonlyArray<readonly [Record<string, string>, LoginError['code']]> = [
+      [{ code: CODE }, 'misconfigured'],
+      [{ code: CODE, iss: 'https://unity.example.com' }, 'misconfigured'],
+      [{ error: 'access_denied', iss: RELAY_ORIGIN }, 'access_denied'],
+    ]
+    for (const [params, code] of cases) {
+      const sent: Sent[] = []
+      const receiver = receiverOf([redirect(params)], [])
+      const login = await startLogin({ relay: RELAY_ORIGIN, fetch: loopbackRelay(relay, sent, receiver), loopback: receiver })
+      receiver.authorize = new URL(login.url)
+      await assertLoginError(login.tokens(), code)
+      assert.equal(sent.length, 0, `nothing is redeemed for ${JSON.stringify(params)}`)
+    }
+  }),
+
   contract('client: a pickup login polls with DPoP and Prefer: wait, shows the page\u2019s user code, and returns a bound session', async (start) => {
     const relay = await start()
     const sent: Sent[] = []
