@@ -5,13 +5,28 @@
 import * as oauth from 'oauth4webapi'
 import { LoginError } from './errors.ts'
 
-/** The client id the relay's public client sends; the relay holds Unity's real credentials. */
+/**
+ * The client id the relay's public client sends; the relay holds Unity's real credentials.
+ *
+ * @example
+ * await startLogin({ relay, clientId: DEFAULT_CLIENT_ID }) // the default
+ */
 export const DEFAULT_CLIENT_ID = 'unity-login'
 
-/** How a request leaves the client: `fetch` by default, or an injected one (tests, proxies). */
+/**
+ * How a request leaves the client: `fetch` by default, or an injected one (tests, proxies).
+ *
+ * @example
+ * const viaProxy: Fetch = (url, init) => fetch(url, { ...init, headers: { ...init.headers, 'X-Trace': '1' } })
+ */
 export type Fetch = (input: string, init: RequestInit) => Promise<Response>
 
-/** Options shared by every call of the client. */
+/**
+ * Options shared by every call of the client.
+ *
+ * @example
+ * const options: ClientOptions = { fetch: relay.app.request, clientId: 'my-cli' }
+ */
 export interface ClientOptions {
   /** Replaces `globalThis.fetch`, e.g. an in-process relay's `app.request`. */
   readonly fetch?: Fetch
@@ -19,7 +34,13 @@ export interface ClientOptions {
   readonly clientId?: string
 }
 
-/** A relay as the client talks to it: its metadata and the oauth4webapi client for it. */
+/**
+ * A relay as the client talks to it: its metadata and the oauth4webapi client for it.
+ *
+ * @example
+ * const relay: Relay = await discoverRelay('https://relay.example.com')
+ * await refresh(session, { relayInfo: relay })
+ */
 export interface Relay {
   /** The relay's origin, e.g. `https://relay.example.com`; sessions are keyed by it. */
   readonly origin: string
@@ -29,7 +50,12 @@ export interface Relay {
   readonly http: { [oauth.customFetch]?: Fetch; [oauth.allowInsecureRequests]?: boolean }
 }
 
-/** The sign-ins a relay can offer. */
+/**
+ * The sign-ins a relay can offer.
+ *
+ * @example
+ * const mode: LoginMode = process.env.SSH_TTY ? 'device' : 'pickup'
+ */
 export type LoginMode = 'loopback' | 'pickup' | 'device'
 
 /**

@@ -14,10 +14,18 @@
  * - `misconfigured`: the relay's address, metadata or answers do not fit this client, or a request
  *   was refused as malformed;
  * - `aborted`: the caller's `AbortSignal` fired.
+ *
+ * @example
+ * const retryable = (code: LoginErrorCode) => code === 'unavailable'
  */
 export type LoginErrorCode = 'access_denied' | 'expired' | 'invalid_grant' | 'unavailable' | 'misconfigured' | 'aborted'
 
-/** Fields of {@link LoginError} besides its message. */
+/**
+ * Fields of {@link LoginError} besides its message.
+ *
+ * @example
+ * new LoginError('unavailable', 'The relay answered 503.', { status: 503, oauthError: 'temporarily_unavailable' })
+ */
 export interface LoginErrorDetails {
   /** The relay's RFC 6749 `error`, when its answer carried one. */
   readonly oauthError?: string

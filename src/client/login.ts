@@ -15,17 +15,46 @@ import type { Session } from './session.ts'
 
 /**
  * How long a pickup login waits by default: the relay's `STATE_TTL_SECONDS` + `CODE_TTL_SECONDS`
- * (600 + 120 s), after which nothing can arrive for the verifier (README, "How long to poll").
+ * (600 + 120 s), after which nothing can arrive for the verifier (docs/clients.md, "How long to poll").
+ *
+ * @example
+ * await startLogin({ relay, timeoutSeconds: DEFAULT_LOGIN_SECONDS / 2 })
  */
 export const DEFAULT_LOGIN_SECONDS = 720
 
-/** Seconds between polls when the relay names no interval (RFC 8628 §3.5's default). */
+/**
+ * Seconds between polls when the relay names no interval (RFC 8628 §3.5's default).
+ *
+ * @example
+ * await startLogin({ relay, intervalSeconds: DEFAULT_INTERVAL_SECONDS })
+ */
 export const DEFAULT_INTERVAL_SECONDS = 5
 
-/** Held pickups (RFC 7240 `Prefer: wait`): the relay may hold a poll this long until the sign-in lands. */
+/**
+ * Held pickups (RFC 7240 `Prefer: wait`): the relay may hold a poll this long until the sign-in lands.
+ *
+ * @example
+ * headers.set('Prefer', `wait=${PREFER_WAIT_SECONDS}`) // what every poll sends
+ */
 export const PREFER_WAIT_SECONDS = 20
 
-/** A redirect listener on the loopback interface (RFC 8252 §7.3), which only the app can provide. */
+/**
+ * A redirect listener on the loopback interface (RFC 8252 §7.3), which only the app can provide.
+ *
+ * @example
+ * // Deno: one request to a random path on 127.0.0.1
+ * const receiver: LoopbackReceiver = {
+ *   redirectUri: `http://127.0.0.1:${port}/callback`,
+ *   wait: (signal, accept) => new Promise((resolve) => {
+ *     const server = Deno.serve({ port, hostname: '127.0.0.1', signal }, (request) => {
+ *       const url = new URL(request.url)
+ *       if (!accept(url)) return new Response('Not this sign-in', { status: 400 })
+ *       resolve(url)
+ *       return new Response('Signed in: return to the app.')
+ *     })
+ *   }),
+ * }
+ */
 export interface LoopbackReceiver {
   /** e.g. `http://127.0.0.1:53121/callback`. */
   readonly redirectUri: string
@@ -36,7 +65,12 @@ export interface LoopbackReceiver {
   wait(signal: AbortSignal, accept: (url: URL) => boolean): Promise<URL>
 }
 
-/** Options of {@link startLogin}. */
+/**
+ * Options of {@link startLogin}.
+ *
+ * @example
+ * const options: StartLoginOptions = { relay: 'https://relay.example.com', scope: 'api', mode: 'device' }
+ */
 export interface StartLoginOptions extends ClientOptions {
   readonly relay: string | URL
   /** The scope to ask for; default the relay's `UNITY_SCOPE`. */
@@ -57,7 +91,13 @@ export interface StartLoginOptions extends ClientOptions {
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>
 }
 
-/** A started sign-in: what to show the user, and the tokens once they have signed in. */
+/**
+ * A started sign-in: what to show the user, and the tokens once they have signed in.
+ *
+ * @example
+ * const login: Login = await startLogin({ relay })
+ * console.log(login.mode === 'device' ? `Enter ${login.userCode} at ${login.verificationUri}` : `Open ${login.url}`)
+ */
 export interface Login {
   readonly mode: LoginMode
   /** The page the user opens in a browser. */

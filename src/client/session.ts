@@ -9,10 +9,20 @@ import type { ClientOptions, Relay } from './discovery.ts'
 import { LoginError } from './errors.ts'
 import { tokenRequestError } from './answers.ts'
 
-/** The relay's default `REFRESH_GRANT_TTL_SECONDS`: how long after a sign-in its refresh tokens work at most. */
+/**
+ * The relay's default `REFRESH_GRANT_TTL_SECONDS`: how long after a sign-in its refresh tokens work at most.
+ *
+ * @example
+ * const latestEnd = session.signedInAt + DEFAULT_GRANT_SECONDS * 1000
+ */
 export const DEFAULT_GRANT_SECONDS = 90 * 24 * 3600
 
-/** An ES256 key pair as JWKs, kept with the tokens so the bound refresh token stays usable. */
+/**
+ * An ES256 key pair as JWKs, kept with the tokens so the bound refresh token stays usable.
+ *
+ * @example
+ * const stored: StoredDpopKey = await exportDpopKey(await newDpopKey())
+ */
 export interface StoredDpopKey {
   readonly publicJwk: JsonWebKey
   readonly privateJwk: JsonWebKey
@@ -21,6 +31,10 @@ export interface StoredDpopKey {
 /**
  * What a sign-in leaves behind: plain JSON, safe to store as a whole in a keyring entry or a
  * 0600 file, and to pass back to {@link refresh} and {@link revoke}. It holds secrets.
+ *
+ * @example
+ * const session: Session = await login.tokens()
+ * await keyring.set('my-app', session.relay, JSON.stringify(session))
  */
 export interface Session {
   readonly version: 1
@@ -84,7 +98,13 @@ export async function importDpopKey(stored: StoredDpopKey): Promise<CryptoKeyPai
   return { privateKey, publicKey }
 }
 
-/** Builds a session from a token answer oauth4webapi has checked. */
+/**
+ * Builds a session from a token answer oauth4webapi has checked; `previous` carries a refreshed
+ * session's sign-in time, key and binding over.
+ *
+ * @example
+ * const session = await sessionFrom(relay, await oauth.processDeviceCodeResponse(relay.as, relay.client, response), Date.now(), keyPair)
+ */
 export async function sessionFrom(relay: Relay, answer: oauth.TokenEndpointResponse, now: number, dpopKey: CryptoKeyPair | undefined, previous?: Session): Promise<Session> {
   const stored = previous?.dpopKey ?? (dpopKey ? await exportDpopKey(dpopKey) : undefined)
   return {
@@ -103,7 +123,12 @@ export async function sessionFrom(relay: Relay, answer: oauth.TokenEndpointRespo
   }
 }
 
-/** Options of {@link refresh} and {@link revoke}. */
+/**
+ * Options of {@link refresh} and {@link revoke}.
+ *
+ * @example
+ * await refresh(session, { signal: AbortSignal.timeout(10_000) })
+ */
 export interface SessionOptions extends ClientOptions {
   /** The relay already discovered; discovered again from `session.relay` when absent. */
   readonly relayInfo?: Relay
