@@ -16,6 +16,7 @@ import relayWorker from '../src/index.ts'
 import type { Env } from '../src/index.ts'
 import { WorkersKvCodeStore } from '../src/stores/workers-kv.ts'
 import { MemoryRateLimiter } from '../src/limits/memory-limiter.ts'
+import { RATE_LIMIT_BINDINGS } from '../src/limits/settings.ts'
 import { createBenchApp } from './floors.ts'
 import { BENCH_SETTINGS } from './settings.ts'
 import type { BenchKv } from './floors.ts'
@@ -29,11 +30,9 @@ let localEnv: Env | undefined
 let countingEnv: Env | undefined
 let neverEnv: Env | undefined
 
-const LIMITER_BINDINGS = ['AUTHORIZE_LIMITER', 'CALLBACK_LIMITER', 'TOKEN_LIMITER', 'REFRESH_LIMITER', 'PICKUP_LIMITER', 'DEVICE_LIMITER', 'DEVICE_GUESS_LIMITER'] as const
-
 /** `env` with each Rate Limiting binding replaced by an in-isolate limiter (limits raised: all load comes from one address). */
 function withLocalLimiters(env: Env): Env {
-  const limiters = Object.fromEntries(LIMITER_BINDINGS.map((name) => [name, new MemoryRateLimiter({ limit: 1_000_000, periodSeconds: 60 })]))
+  const limiters = Object.fromEntries(Object.values(RATE_LIMIT_BINDINGS).map((name) => [name, new MemoryRateLimiter({ limit: 1_000_000, periodSeconds: 60 })]))
   return { ...env, ...limiters }
 }
 

@@ -10,6 +10,8 @@ import type { Relay } from './app.ts'
 import { parseConfig } from './config.ts'
 import type { Config } from './config.ts'
 import { RelayError } from './errors.ts'
+import { RATE_LIMIT_BINDINGS } from './limits/settings.ts'
+import type { RateLimitName } from './limits/settings.ts'
 import type { CodeStore, DeviceRecord } from './store.ts'
 import { DurableObjectCodeStore } from './stores/durable-object.ts'
 import { FlowObject } from './stores/flow-object.ts'
@@ -17,24 +19,25 @@ import type { FlowWrite } from './stores/flow-state.ts'
 import type { GrantAnswer, GrantRecord, GrantRule } from './stores/grant-state.ts'
 import { WorkersKvCodeStore } from './stores/workers-kv.ts'
 
-/** The Worker's bindings, secrets and variables (names are part of the relay's contract). */
-export interface Env {
-  // Bindings
-  /** KV namespace for records (`CODE_STORE=kv`), keyed `flow:<code_challenge>`, `confirmed:<code_challenge>`, `device:<user_code>`, `proof:<proof key>` and `grant:<grant id>`. */
-  readonly AUTH_CODES?: KVNamespace
-  /** Durable Object namespace of {@link AuthFlows} (`CODE_STORE=durable-object`), one object per record. */
-  readonly AUTH_FLOWS?: DurableObjectNamespace<AuthFlows>
-  /** Rate Limiting bindings (wrangler.toml `[[ratelimits]]`); a missing one turns that limit off. */
-  readonly AUTHORIZE_LIMITER?: RateLimit
-  readonly CALLBACK_LIMITER?: RateLimit
-  readonly TOKEN_LIMITER?: RateLimit
-  readonly REFRESH_LIMITER?: RateLimit
-  readonly PICKUP_LIMITER?: RateLimit
-  readonly DEVICE_LIMITER?: RateLimit
-  /** Wrong user codes at `/device` from every address together, keyed `global`. */
-  readonly DEVICE_GUESS_LIMITER?: RateLimit
+/** The `[[ratelimits]]` bindings wrangler.toml declares (worker-configuration.d.ts, written by `npm run types`). */
+type LimiterBinding = { [Name in keyof WranglerEnv]: WranglerEnv[Name] extends RateLimit ? Name : never }[keyof WranglerEnv]
 
-  // Secrets
+/** `Bindings`, while every `[[ratelimits]]` binding carries a limit: otherwise the error names the one in `Unmapped`. */
+type CarryingEveryBinding<Bindings, Unmapped extends never> = Bindings | Unmapped
+
+/** Each limit's binding, checked against wrangler.toml both ways: a name missing there, or a binding there that no limit uses, fails the type check. */
+const LIMITER_BINDINGS: CarryingEveryBinding<Readonly<Record<RateLimitName, LimiterBinding>>, Exclude<LimiterBinding, (typeof RATE_LIMIT_BINDINGS)[RateLimitName]>> = RATE_LIMIT_BINDINGS
+
+/**
+ * The Worker's bindings, secrets and variables (names are part of the relay's contract). The bindings and the
+ * variables with defaults come from wrangler.toml through the generated `WranglerEnv`; every one may be missing:
+ * `AUTH_CODES` holds records for `CODE_STORE=kv`, keyed `flow:<code_challenge>`, `confirmed:<code_challenge>`,
+ * `device:<user_code>`, `proof:<proof key>` and `grant:<grant id>`; `AUTH_FLOWS` is the namespace of
+ * {@link AuthFlows} for `CODE_STORE=durable-object`, one object per record; a missing Rate Limiting binding turns
+ * that limit off.
+ */
+export interface Env extends Partial<Readonly<WranglerEnv>> {
+  // Secrets: set with `wrangler secret put`, never in wrangler.toml, so never in the generated types.
   /** Client secret, sent only to Unity's token endpoint. */
   readonly UNITY_CLIENT_SECRET?: string
   /** HMAC key for the state, at least 32 bytes. */
@@ -136,11 +139,10 @@ const relays = new WeakMap<Env, Relay>()
 export function buildWorkerRelay(env: Env): Relay {
   try {
     const config = parseConfig(env)
-    const { AUTHORIZE_LIMITER: authorize, CALLBACK_LIMITER: callback, TOKEN_LIMITER: token, REFRESH_LIMITER: refresh, PICKUP_LIMITER: pickup, DEVICE_LIMITER: device, DEVICE_GUESS_LIMITER: deviceGuess } = env
     return createRelay({
       config,
       store: storeFor(config, env),
-      limiters: { authorize, callback, token, refresh, pickup, device, deviceGuess },
+      limiters: Object.fromEntries(Object.entries(LIMITER_BINDINGS).map(([name, binding]) => [name, env[binding]])),
       // Cloudflare sets this header at its edge and overwrites any value the client sent.
       clientIp: (request) => request.headers.get('CF-Connecting-IP') ?? undefined,
       // Cloudflare's own view of where the request came from: a country and the network's name, never an address.

@@ -8,6 +8,7 @@ import { RelayError } from './errors.ts'
 import { cleanPlace } from './place.ts'
 import type { Place } from './place.ts'
 import type { GrantAnswer, GrantRecord, GrantRefresh, GrantRule } from './stores/grant-state.ts'
+import { STORED_USER_CODE_PATTERN } from './user-code.ts'
 
 /** Workers KV rejects an `expirationTtl` below 60 seconds. */
 export const KV_MIN_EXPIRATION_TTL_SECONDS = 60
@@ -76,8 +77,8 @@ export interface DeviceRecord {
   readonly from?: Place
 }
 
-/** A user code as stored: 8 uppercase letters, no dash (RFC 8628 §6.1 normalised). */
-export const USER_CODE_PATTERN = /^[A-Z]{8}$/
+/** A user code as stored (RFC 8628 §6.1 normalised), whose shape `user-code.ts` defines. */
+export const USER_CODE_PATTERN = STORED_USER_CODE_PATTERN
 
 /**
  * A replay-cache key: the SHA-256 of a DPoP proof's key thumbprint and `jti`, base64url (see
@@ -207,7 +208,7 @@ export function parseDeviceRecord(value: unknown): DeviceRecord | null {
 
 /** Refuses a user code that is not in stored form, so no odd key ever reaches a backend. */
 export function assertUserCode(userCode: string): void {
-  if (!USER_CODE_PATTERN.test(userCode)) throw new RangeError('A stored user code is 8 uppercase letters without a dash.')
+  if (!USER_CODE_PATTERN.test(userCode)) throw new RangeError('A stored user code is in the form normalizeUserCode returns: letters of USER_CODE_ALPHABET, no dash.')
 }
 
 /** The backend TTL for a record that lives until `exp`, never below KV's minimum. */

@@ -11,8 +11,21 @@ export const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ'
 /** Characters in a user code, without the dash. */
 export const USER_CODE_LENGTH = 8
 
+/** A user code in stored form, as device records are keyed: {@link USER_CODE_LENGTH} letters of the alphabet, no dash. */
+export const STORED_USER_CODE_PATTERN = new RegExp(`^[${USER_CODE_ALPHABET}]{${USER_CODE_LENGTH}}$`)
+
+/** A user code as the user sees it, `XXXX-XXXX`: the stored form with a dash in the middle. */
+export const SHOWN_USER_CODE_PATTERN = new RegExp(`^[${USER_CODE_ALPHABET}]{${USER_CODE_LENGTH / 2}}-[${USER_CODE_ALPHABET}]{${USER_CODE_LENGTH / 2}}$`)
+
 const DOMAIN = 'unity-oauth-relay user code:'
 const encoder = new TextEncoder()
+
+/** The stored code the first {@link USER_CODE_LENGTH} bytes spell: each byte's remainder by 20 picks a letter. */
+function codeFromBytes(bytes: Uint8Array): string {
+  let code = ''
+  for (let i = 0; i < USER_CODE_LENGTH; i++) code += USER_CODE_ALPHABET[(bytes[i] ?? 0) % USER_CODE_ALPHABET.length]
+  return code
+}
 
 /**
  * The user code for a flow, shown as `XXXX-XXXX`.
@@ -24,32 +37,27 @@ const encoder = new TextEncoder()
  * await userCodeFor('E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM') // 'BGBP-FFBB' (RFC 7636 Appendix B's challenge)
  */
 export async function userCodeFor(challenge: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(DOMAIN + challenge)))
-  let code = ''
-  for (let i = 0; i < USER_CODE_LENGTH; i++) code += USER_CODE_ALPHABET[(digest[i] ?? 0) % USER_CODE_ALPHABET.length]
-  return displayUserCode(code)
+  return displayUserCode(await storedUserCodeFor(challenge))
 }
 
-/** The user code in stored form (8 letters, no dash), as device records are keyed. */
+/** The user code in stored form ({@link STORED_USER_CODE_PATTERN}), as device records are keyed. */
 export async function storedUserCodeFor(challenge: string): Promise<string> {
-  return (await userCodeFor(challenge)).replace('-', '')
+  return codeFromBytes(new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(DOMAIN + challenge))))
 }
 
 /**
  * Reads a user code as a person typed it (RFC 8628 §6.1: case, dashes and spaces don't matter) and
- * returns it in stored form, 8 letters without the dash, or `null` if it cannot be a user code.
+ * returns it in stored form, or `null` if it cannot be a user code.
  */
 export function normalizeUserCode(input: string): string | null {
   if (input.length > 32) return null
   const code = input.toUpperCase().replace(/[\s-]/g, '')
-  if (code.length !== USER_CODE_LENGTH) return null
-  for (const char of code) if (!USER_CODE_ALPHABET.includes(char)) return null
-  return code
+  return STORED_USER_CODE_PATTERN.test(code) ? code : null
 }
 
-/** `XXXX-XXXX`, as the user sees it, from a stored 8-letter code. */
+/** `XXXX-XXXX`, as the user sees it, from a stored code. */
 export function displayUserCode(stored: string): string {
-  return `${stored.slice(0, 4)}-${stored.slice(4)}`
+  return `${stored.slice(0, USER_CODE_LENGTH / 2)}-${stored.slice(USER_CODE_LENGTH / 2)}`
 }
 
 /**
@@ -60,11 +68,8 @@ export function decoyUserCodes(real: string, count: number): string[] {
   const taken = new Set([real])
   const decoys: string[] = []
   while (decoys.length < count) {
-    const bytes = crypto.getRandomValues(new Uint8Array(USER_CODE_LENGTH))
-    let code = ''
-    // The same remainder of a byte as userCodeFor takes, so a decoy is drawn like a real code.
-    for (const byte of bytes) code += USER_CODE_ALPHABET[byte % USER_CODE_ALPHABET.length]
-    const shown = displayUserCode(code)
+    // Drawn as a real code is, so a decoy's letters are as likely as the real one's.
+    const shown = displayUserCode(codeFromBytes(crypto.getRandomValues(new Uint8Array(USER_CODE_LENGTH))))
     if (taken.has(shown)) continue
     taken.add(shown)
     decoys.push(shown)

@@ -2,14 +2,10 @@ import type { Env as RelayEnv } from '../src/index.ts'
 
 declare global {
   namespace Cloudflare {
-    interface Env extends RelayEnv {
-      readonly AUTH_CODES: KVNamespace
-      readonly AUTH_FLOWS: DurableObjectNamespace<import('../src/index.ts').AuthFlows>
+    /** wrangler.toml's bindings and variables (worker-configuration.d.ts), plus the settings vitest.config.ts binds. */
+    interface Env extends Omit<RelayEnv, keyof WranglerEnv> {
       /** Fuzz cases per endpoint (vitest.config.ts). */
       readonly FUZZ_RUNS: string
-    }
-    interface GlobalProps {
-      mainModule: typeof import('../src/index.ts')
     }
   }
 }

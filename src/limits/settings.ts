@@ -52,3 +52,17 @@ export const RATE_LIMIT_SETTINGS: Readonly<Record<RateLimitName, string>> = {
   device: 'RATE_LIMIT_DEVICE',
   deviceGuess: 'RATE_LIMIT_DEVICE_GUESS',
 }
+
+/**
+ * The Workers Rate Limiting binding (wrangler.toml `[[ratelimits]]`) that carries each limit. `src/index.ts`
+ * checks these names against the generated `WranglerEnv` both ways, so wrangler.toml stays the one list.
+ */
+export const RATE_LIMIT_BINDINGS = {
+  authorize: 'AUTHORIZE_LIMITER',
+  callback: 'CALLBACK_LIMITER',
+  token: 'TOKEN_LIMITER',
+  refresh: 'REFRESH_LIMITER',
+  pickup: 'PICKUP_LIMITER',
+  device: 'DEVICE_LIMITER',
+  deviceGuess: 'DEVICE_GUESS_LIMITER',
+} as const satisfies Readonly<Record<RateLimitName, string>>

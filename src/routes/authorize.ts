@@ -89,7 +89,10 @@ function refused(result: Exclude<FlowWriteResult, 'created'>): RelayError {
 /**
  * Refuses a decision posted from anywhere but the relay's own page (RFC 9700 §4.7, CSRF):
  * a browser marks another site's POST with `Sec-Fetch-Site` and its `Origin`. Checked before the
- * body is read.
+ * body is read. Not hono/csrf, which passes a POST when either header names the relay and refuses
+ * one with neither: this refuses when either names another site, lets an old browser's header-less
+ * POST on to the cookie check, compares with the public origin and answers with the relay's page
+ * (test/contract/hono-copies.cases.ts pins the differences).
  */
 function fromRelayPage(deps: RouteDeps): MiddlewareHandler<RelayEnv> {
   return async (c, next) => {

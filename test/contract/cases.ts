@@ -15,6 +15,7 @@ import { faultCases } from './faults.cases.ts'
 import { intentCases } from './intent.cases.ts'
 import { limitsCases } from './limits.cases.ts'
 import { headersCases } from './headers.cases.ts'
+import { honoCopiesCases } from './hono-copies.cases.ts'
 import { refreshCases } from './refresh.cases.ts'
 import { rotationCases } from './rotation.cases.ts'
 import { storeCases } from './store.cases.ts'
@@ -26,4 +27,4 @@ export type { ContractCase } from './define.ts'
 export type { StoreHarness, RawRecords } from './harness.ts'
 
 /** All HTTP contract cases, grouped by endpoint, and the store contract every store meets. */
-export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...confirmCases, ...confirmedCases, ...intentCases, ...callbackCases, ...tokenCases, ...refreshCases, ...dpopCases, ...rotationCases, ...deviceCases, ...landingCases, ...headersCases, ...limitsCases, ...refusalCases, ...faultCases, ...storeCases, ...clientCases]
+export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...confirmCases, ...confirmedCases, ...intentCases, ...callbackCases, ...tokenCases, ...refreshCases, ...dpopCases, ...rotationCases, ...deviceCases, ...landingCases, ...headersCases, ...honoCopiesCases, ...limitsCases, ...refusalCases, ...faultCases, ...storeCases, ...clientCases]

@@ -6,7 +6,7 @@
  */
 import { strict as assert } from 'node:assert'
 import { INTENT_GATE_SCRIPT } from '../../src/intent-gate.ts'
-import { USER_CODE_ALPHABET, userCodeFor } from '../../src/user-code.ts'
+import { SHOWN_USER_CODE_PATTERN, userCodeFor } from '../../src/user-code.ts'
 import { assertErrorPage, assertOnlyConfirmed, assertPageHeaders, contract, cookieAttributes, expectedConfirmation } from './define.ts'
 import type { Start } from './define.ts'
 import { RELAY_ORIGIN } from './harness.ts'
@@ -15,8 +15,6 @@ import type { DecideOptions, Opened, RelayUnderTest } from './harness.ts'
 /** RFC 7636 Appendix B's challenge; its user code was computed outside the relay with node:crypto. */
 const VECTOR_CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'
 const VECTOR_USER_CODE = 'BGBP-FFBB'
-
-const USER_CODE_PATTERN = new RegExp(`^[${USER_CODE_ALPHABET}]{4}-[${USER_CODE_ALPHABET}]{4}$`)
 
 /** The nonce the page's CSP allows. */
 function cspNonceOf(response: Response): string {
@@ -52,7 +50,7 @@ export const confirmCases = [
     const codes = new Set<string>()
     for (let i = 0; i < 50; i++) {
       const code = await userCodeFor(`${'A'.repeat(40)}${String(i).padStart(3, '0')}`)
-      assert.match(code, USER_CODE_PATTERN)
+      assert.match(code, SHOWN_USER_CODE_PATTERN)
       codes.add(code)
     }
     assert.equal(codes.size, 50, 'different challenges give different codes')
