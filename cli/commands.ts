@@ -177,8 +177,17 @@ export async function status(ctx: Context, relayFlag: string | undefined): Promi
   const relay = await defaultRelay(ctx, relayFlag)
   const { session, store } = await requireSession(ctx, relay)
   const now = Date.now()
-  const at = (ms: number) => `${new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`
-  const expires = session.expiresAt === undefined ? 'no expiry given' : session.expiresAt > now ? `valid until ${at(session.expiresAt)} (${timeLeft(session.expiresAt, now)} left)` : `expired at ${at(session.expiresAt)}`
+  const at = (ms: number) =>
+    `${new Date(ms)
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, ' UTC')}`
+  const expires =
+    session.expiresAt === undefined
+      ? 'no expiry given'
+      : session.expiresAt > now
+        ? `valid until ${at(session.expiresAt)} (${timeLeft(session.expiresAt, now)} left)`
+        : `expired at ${at(session.expiresAt)}`
   const refreshLine = !session.refreshToken
     ? 'none (sign in again when the access token ends)'
     : session.bound
@@ -193,7 +202,9 @@ export async function status(ctx: Context, relayFlag: string | undefined): Promi
     `Scope:         ${session.scope ?? '(the relay’s default)'}`,
     `Access token:  ${expires}`,
     `Refresh token: ${refreshLine}`,
-    ...(session.refreshToken ? [`Refresh grant: ends by ${at(session.signedInAt + DEFAULT_GRANT_SECONDS * 1000)} at the latest (the relay’s REFRESH_GRANT_TTL_SECONDS, 90 days by default; it may end sooner)`] : []),
+    ...(session.refreshToken
+      ? [`Refresh grant: ends by ${at(session.signedInAt + DEFAULT_GRANT_SECONDS * 1000)} at the latest (the relay’s REFRESH_GRANT_TTL_SECONDS, 90 days by default; it may end sooner)`]
+      : []),
     `Stored in:     ${store.where}`,
   ]
   ctx.stdout.write(`${lines.join('\n')}\n`)
@@ -216,10 +227,6 @@ export async function logout(ctx: Context, relayFlag: string | undefined, local:
   await store.remove(relay)
   const settings = await readSettings(ctx.dir)
   if (settings.relay === relay) await writeSettings(ctx.dir, {})
-  const note = revoked
-    ? 'The relay revoked the refresh token.'
-    : local
-      ? 'Nothing was revoked at the relay (--local).'
-      : 'The relay offers no revocation; its refresh token was only forgotten here.'
+  const note = revoked ? 'The relay revoked the refresh token.' : local ? 'Nothing was revoked at the relay (--local).' : 'The relay offers no revocation; its refresh token was only forgotten here.'
   ctx.stderr.write(`Logged out of ${relay}. ${note} The access token stays valid at Unity until it expires.\n`)
 }

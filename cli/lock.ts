@@ -35,7 +35,10 @@ export async function withLock<T>(dir: string, relay: string, work: () => Promis
       break
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      const age = await stat(path).then((s) => Date.now() - s.mtimeMs, () => 0)
+      const age = await stat(path).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      )
       if (age > STALE_LOCK_MS) await unlink(path).catch(() => {})
       else if (Date.now() > deadline) throw new CliError(EXIT.unavailable, `Another unity-login has been refreshing for over a minute (${path}).`)
       else await new Promise((resolve) => setTimeout(resolve, RETRY_MS))

@@ -15,7 +15,15 @@ import type { Context } from './sessions.ts'
 const COMMON = { relay: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const satisfies ParseArgsConfig['options']
 
 const OPTIONS = {
-  login: { ...COMMON, scope: { type: 'string' }, device: { type: 'boolean' }, 'no-browser': { type: 'boolean' }, clipboard: { type: 'boolean' }, 'insecure-storage': { type: 'boolean' }, timeout: { type: 'string' } },
+  login: {
+    ...COMMON,
+    scope: { type: 'string' },
+    device: { type: 'boolean' },
+    'no-browser': { type: 'boolean' },
+    clipboard: { type: 'boolean' },
+    'insecure-storage': { type: 'boolean' },
+    timeout: { type: 'string' },
+  },
   token: COMMON,
   status: COMMON,
   logout: { ...COMMON, local: { type: 'boolean' } },

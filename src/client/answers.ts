@@ -34,15 +34,21 @@ export function pollStep(error: unknown, signal?: AbortSignal): PollStep {
     if (error.error === 'authorization_pending') return { kind: 'pending' }
     if (error.error === 'slow_down') return { kind: 'slow_down' }
     if (error.status === 429) return { kind: 'retry', waitMs: retryAfterMs(error.response), error: unavailable(`The relay is rate limiting this address (${error.status}).`, error) }
-    if (error.error === 'temporarily_unavailable' || error.status >= 500) return { kind: 'retry', waitMs: 0, error: unavailable(`The relay or Unity is unavailable (${error.status} ${error.error}).`, error) }
+    if (error.error === 'temporarily_unavailable' || error.status >= 500)
+      return { kind: 'retry', waitMs: 0, error: unavailable(`The relay or Unity is unavailable (${error.status} ${error.error}).`, error) }
     if (error.error === 'invalid_dpop_proof') {
-      return { kind: 'retry', waitMs: 0, error: new LoginError('misconfigured', 'The relay refused this machine’s DPoP proofs twice: check that the system clock is right.', { oauthError: error.error, status: error.status }) }
+      return {
+        kind: 'retry',
+        waitMs: 0,
+        error: new LoginError('misconfigured', 'The relay refused this machine’s DPoP proofs twice: check that the system clock is right.', { oauthError: error.error, status: error.status }),
+      }
     }
     return { kind: 'final', error: finalAnswerError(error.error, error.status) }
   }
   if (error instanceof oauth.OperationProcessingError && error.cause instanceof Response) {
     const status = error.cause.status
-    if (status >= 500 || status === 429) return { kind: 'retry', waitMs: status === 429 ? retryAfterMs(error.cause) : 0, error: new LoginError('unavailable', `The relay answered ${status}.`, { status, cause: error }) }
+    if (status >= 500 || status === 429)
+      return { kind: 'retry', waitMs: status === 429 ? retryAfterMs(error.cause) : 0, error: new LoginError('unavailable', `The relay answered ${status}.`, { status, cause: error }) }
     return { kind: 'final', error: new LoginError('misconfigured', `The relay's answer (${status}) is not an OAuth answer.`, { status, cause: error }) }
   }
   if (error instanceof oauth.OperationProcessingError || error instanceof oauth.UnsupportedOperationError) {
@@ -51,7 +57,10 @@ export function pollStep(error: unknown, signal?: AbortSignal): PollStep {
   if (error instanceof TypeError || (error instanceof DOMException && error.name === 'TimeoutError')) {
     return { kind: 'retry', waitMs: 0, error: new LoginError('unavailable', 'Cannot reach the relay.', { cause: error }) }
   }
-  return { kind: 'final', error: error instanceof LoginError ? error : new LoginError('misconfigured', `Unexpected failure: ${error instanceof Error ? error.message : String(error)}`, { cause: error }) }
+  return {
+    kind: 'final',
+    error: error instanceof LoginError ? error : new LoginError('misconfigured', `Unexpected failure: ${error instanceof Error ? error.message : String(error)}`, { cause: error }),
+  }
 }
 
 /**

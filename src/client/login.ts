@@ -162,7 +162,13 @@ export async function startLogin(options: StartLoginOptions): Promise<Login> {
       relay,
       tokens: (signal) =>
         pollUntilTokens(poller, { deadline: expiresAt, intervalMs: interval, signal }, async (request) =>
-          finish(await oauth.processDeviceCodeResponse(relay.as, relay.client, await oauth.deviceCodeGrantRequest(relay.as, relay.client, oauth.None(), device.device_code, { ...relay.http, ...dpop, ...request }))),
+          finish(
+            await oauth.processDeviceCodeResponse(
+              relay.as,
+              relay.client,
+              await oauth.deviceCodeGrantRequest(relay.as, relay.client, oauth.None(), device.device_code, { ...relay.http, ...dpop, ...request }),
+            ),
+          ),
         ),
     }
   }
@@ -204,7 +210,13 @@ export async function startLogin(options: StartLoginOptions): Promise<Login> {
           throw new LoginError('misconfigured', `The sign-in's redirect did not check out: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
         }
         return pollUntilTokens(poller, { deadline: defaultDeadline, intervalMs, signal, holdable: false }, async (request) =>
-          finish(await oauth.processAuthorizationCodeResponse(relay.as, relay.client, await oauth.authorizationCodeGrantRequest(relay.as, relay.client, oauth.None(), params, receiver.redirectUri, verifier, { ...relay.http, ...dpop, ...request }))),
+          finish(
+            await oauth.processAuthorizationCodeResponse(
+              relay.as,
+              relay.client,
+              await oauth.authorizationCodeGrantRequest(relay.as, relay.client, oauth.None(), params, receiver.redirectUri, verifier, { ...relay.http, ...dpop, ...request }),
+            ),
+          ),
         )
       },
     }
@@ -224,7 +236,13 @@ export async function startLogin(options: StartLoginOptions): Promise<Login> {
     tokens: (signal) =>
       pollUntilTokens(poller, { deadline: defaultDeadline, intervalMs, signal }, async (request) =>
         // The relay's pickup: the verifier is the secret that finds the code (README, "How it works").
-        finish(await oauth.processGenericTokenEndpointResponse(relay.as, relay.client, await oauth.genericTokenEndpointRequest(relay.as, relay.client, oauth.None(), 'authorization_code', { code_verifier: verifier }, { ...relay.http, ...dpop, ...request }))),
+        finish(
+          await oauth.processGenericTokenEndpointResponse(
+            relay.as,
+            relay.client,
+            await oauth.genericTokenEndpointRequest(relay.as, relay.client, oauth.None(), 'authorization_code', { code_verifier: verifier }, { ...relay.http, ...dpop, ...request }),
+          ),
+        ),
       ),
   }
 }

@@ -110,7 +110,6 @@ async function assertLoginError(promise: Promise<unknown>, code: LoginError['cod
   })
 }
 
-
 /**
  * The relay of #18's contract, until it lands: the real relay's metadata plus an
  * `authorization_endpoint` for `response_type=code` with RFC 9207 `iss`, and a scripted code
@@ -120,7 +119,8 @@ function loopbackRelay(relay: RelayUnderTest, sent: Sent[], receiver: { authoriz
   const inner = clientFetch(relay, sent, async (form) => {
     if (form.get('grant_type') !== 'authorization_code') return undefined
     const challenge = await challengeOf(form.get('code_verifier') ?? '')
-    const redeemable = form.get('code') === CODE && form.get('redirect_uri') === REDIRECT_URI && form.get('client_id') === 'unity-login' && challenge === receiver.authorize?.searchParams.get('code_challenge')
+    const redeemable =
+      form.get('code') === CODE && form.get('redirect_uri') === REDIRECT_URI && form.get('client_id') === 'unity-login' && challenge === receiver.authorize?.searchParams.get('code_challenge')
     return redeemable ? new Response(TOKENS, { status: 200, headers: { 'Content-Type': 'application/json' } }) : answer(400, 'invalid_grant')
   })
   return async (url, init) => {
@@ -168,7 +168,10 @@ export const clientCases: readonly ContractCase[] = [
     receiver.authorize = authorize
     assert.equal(`${authorize.origin}${authorize.pathname}`, `${RELAY_ORIGIN}/authorize`)
     const query = Object.fromEntries(authorize.searchParams)
-    assert.deepEqual({ ...query, code_challenge: '-', state: '-' }, { response_type: 'code', client_id: 'unity-login', redirect_uri: REDIRECT_URI, code_challenge: '-', code_challenge_method: 'S256', state: '-' })
+    assert.deepEqual(
+      { ...query, code_challenge: '-', state: '-' },
+      { response_type: 'code', client_id: 'unity-login', redirect_uri: REDIRECT_URI, code_challenge: '-', code_challenge_method: 'S256', state: '-' },
+    )
     assert.match(query.state ?? '', /^[A-Za-z0-9_-]{43}$/)
     const session = await login.tokens()
     assert.equal(session.accessToken, 'at-client-1')
@@ -268,7 +271,19 @@ export const clientCases: readonly ContractCase[] = [
     const discovered = await discoverRelay(RELAY_ORIGIN, { fetch: clientFetch(relay, []) })
     assert.equal(discovered.as.revocation_endpoint, undefined)
     assert.deepEqual(offeredModes(discovered.as), ['pickup', 'device'], 'no loopback without an authorization_endpoint for response_type=code')
-    const session: Session = { version: 1, relay: RELAY_ORIGIN, accessToken: 'a', tokenType: 'Bearer', expiresAt: undefined, refreshToken: 'r', scope: undefined, signedInAt: 0, refreshedAt: undefined, dpopKey: undefined, bound: false }
+    const session: Session = {
+      version: 1,
+      relay: RELAY_ORIGIN,
+      accessToken: 'a',
+      tokenType: 'Bearer',
+      expiresAt: undefined,
+      refreshToken: 'r',
+      scope: undefined,
+      signedInAt: 0,
+      refreshedAt: undefined,
+      dpopKey: undefined,
+      bound: false,
+    }
     assert.equal(await revoke(session, { fetch: clientFetch(relay, []) }), false)
   }),
 
@@ -279,7 +294,13 @@ export const clientCases: readonly ContractCase[] = [
       now += PREFER_WAIT_SECONDS * 1000
       return answer(400, 'authorization_pending')
     }
-    const answers = [answer(400, 'slow_down'), answer(400, 'authorization_pending'), answer(502, 'temporarily_unavailable'), answer(503, 'temporarily_unavailable'), answer(429, 'temporarily_unavailable', { 'Retry-After': '17' })]
+    const answers = [
+      answer(400, 'slow_down'),
+      answer(400, 'authorization_pending'),
+      answer(502, 'temporarily_unavailable'),
+      answer(503, 'temporarily_unavailable'),
+      answer(429, 'temporarily_unavailable', { 'Retry-After': '17' }),
+    ]
     const sent: Sent[] = []
     const sleeps: number[] = []
     let heldOnce = false
@@ -321,7 +342,10 @@ export const clientCases: readonly ContractCase[] = [
 
   contract('client: five failed polls in a row are unavailable; invalid_dpop_proof twice is misconfigured; the deadline is expired; an abort is aborted', async (start) => {
     const relay = await start()
-    const down = await scriptedLogin(relay, Array.from({ length: 5 }, () => answer(502, 'server_error')))
+    const down = await scriptedLogin(
+      relay,
+      Array.from({ length: 5 }, () => answer(502, 'server_error')),
+    )
     await assertLoginError(down.login.tokens(), 'unavailable')
     assert.equal(down.sent.length, 5)
     const skewed = await scriptedLogin(relay, [answer(400, 'invalid_dpop_proof'), answer(400, 'invalid_dpop_proof')])
@@ -341,7 +365,11 @@ export const clientCases: readonly ContractCase[] = [
     assert.equal(relayOrigin('http://127.0.0.1:8787'), 'http://127.0.0.1:8787')
     assert.equal(relayOrigin('http://localhost:8787'), 'http://localhost:8787')
     for (const bad of ['http://relay.example.com', 'http://127.0.0.1.example.com', 'ftp://relay.example.com', 'https://relay.example.com/relay', 'not a url']) {
-      assert.throws(() => relayOrigin(bad), (error: unknown) => error instanceof LoginError && error.code === 'misconfigured', bad)
+      assert.throws(
+        () => relayOrigin(bad),
+        (error: unknown) => error instanceof LoginError && error.code === 'misconfigured',
+        bad,
+      )
     }
     const relay = await start()
     // The same relay reached under another name: its metadata names RELAY_ORIGIN, not the address asked.

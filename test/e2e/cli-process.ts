@@ -21,7 +21,13 @@ export function buildCli(): void {
 }
 
 /** Debian packages the keyring and terminal tests need; `.ci/run` installs them. */
-export const TOOLS = { 'dbus-daemon': '/usr/bin/dbus-daemon', 'gnome-keyring-daemon': '/usr/bin/gnome-keyring-daemon', 'secret-tool': '/usr/bin/secret-tool', tmux: '/usr/bin/tmux', python3: '/usr/bin/python3' } as const
+export const TOOLS = {
+  'dbus-daemon': '/usr/bin/dbus-daemon',
+  'gnome-keyring-daemon': '/usr/bin/gnome-keyring-daemon',
+  'secret-tool': '/usr/bin/secret-tool',
+  tmux: '/usr/bin/tmux',
+  python3: '/usr/bin/python3',
+} as const
 
 /** Why a test needing `tools` cannot run here, or `false`; in CI a missing tool fails instead. */
 export function missing(...tools: ReadonlyArray<keyof typeof TOOLS>): string | false {
@@ -57,7 +63,12 @@ export async function startSecretService(): Promise<SecretService> {
   // --unlock reads the login keyring's password from stdin and creates that keyring unlocked; the
   // daemon forks and lives until the bus goes away. Started before any client, so D-Bus
   // activation never starts a second, locked one.
-  execFileSync(TOOLS['gnome-keyring-daemon'], ['--daemonize', '--unlock', '--components=secrets'], { input: 'e2e-keyring-password', env: { ...process.env, ...env }, stdio: ['pipe', 'ignore', 'ignore'], timeout: 10_000 })
+  execFileSync(TOOLS['gnome-keyring-daemon'], ['--daemonize', '--unlock', '--components=secrets'], {
+    input: 'e2e-keyring-password',
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'ignore', 'ignore'],
+    timeout: 10_000,
+  })
   const kill = (child: ChildProcess) => {
     try {
       if (child.pid) process.kill(-child.pid, 'SIGTERM')
@@ -96,7 +107,11 @@ export interface CliRun {
 /** Spawns `node dist/cli/bin.js …args` with `env` on top of a clean environment (no display, no CI terminal). */
 export function startCli(args: readonly string[], env: Readonly<Record<string, string | undefined>>): CliRun {
   const base: Record<string, string | undefined> = { PATH: process.env.PATH, LANG: 'C.UTF-8' }
-  const child = spawn(process.execPath, [CLI_BIN, ...args], { cwd: ROOT, env: Object.fromEntries(Object.entries({ ...base, ...env }).filter(([, v]) => v !== undefined)) as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [CLI_BIN, ...args], {
+    cwd: ROOT,
+    env: Object.fromEntries(Object.entries({ ...base, ...env }).filter(([, v]) => v !== undefined)) as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let out = ''
   let err = ''
   const waiters: Array<() => void> = []

@@ -29,11 +29,14 @@ const noKeyring = missing('dbus-daemon', 'gnome-keyring-daemon', 'secret-tool')
 let keyring: SecretService | undefined
 let home = ''
 
-before(async () => {
-  buildCli()
-  home = await mkdtemp(join(tmpdir(), 'uor-cli-'))
-  if (!noKeyring) keyring = await startSecretService()
-}, { timeout: 120_000 })
+before(
+  async () => {
+    buildCli()
+    home = await mkdtemp(join(tmpdir(), 'uor-cli-'))
+    if (!noKeyring) keyring = await startSecretService()
+  },
+  { timeout: 120_000 },
+)
 after(async () => {
   await keyring?.stop()
   if (home) await rm(home, { recursive: true, force: true })
@@ -195,7 +198,11 @@ test('device login into a 0600 file; near expiry, 10 parallel `token` calls make
 
   const before = standin.tokenGrants.refresh_token ?? 0
   const calls = await Promise.all(Array.from({ length: 10 }, () => runCli(['token'], env)))
-  assert.deepEqual(calls.map((c) => c.code), Array(10).fill(EXIT.ok), calls.map((c) => c.stderr).join('\n'))
+  assert.deepEqual(
+    calls.map((c) => c.code),
+    Array(10).fill(EXIT.ok),
+    calls.map((c) => c.stderr).join('\n'),
+  )
   assert.equal((standin.tokenGrants.refresh_token ?? 0) - before, 1, 'ten parallel calls refresh once')
   const tokens = new Set(calls.map((c) => c.stdout))
   assert.equal(tokens.size, 1, 'all ten print the same token')
@@ -256,7 +263,10 @@ test('--clipboard copies the code with the platform tool (a stand-in xclip on PA
   const copied = join(bin, 'copied')
   await writeFile(join(bin, 'xclip'), `#!/bin/sh\ncat > '${copied}'\n`)
   await chmod(join(bin, 'xclip'), 0o755)
-  const run = startCli(['login', '--relay', setup().relay.url, '--no-browser', '--insecure-storage', '--clipboard', '--timeout', '2'], { ...userEnv('erin', false), PATH: `${bin}:${process.env.PATH ?? ''}` })
+  const run = startCli(['login', '--relay', setup().relay.url, '--no-browser', '--insecure-storage', '--clipboard', '--timeout', '2'], {
+    ...userEnv('erin', false),
+    PATH: `${bin}:${process.env.PATH ?? ''}`,
+  })
   const [, code] = await run.waitFor(/code: ([A-Z]{4}-[A-Z]{4})/)
   await run.waitFor(/The code is on the clipboard\./)
   assert.equal(await readFile(copied, 'utf8'), code)
@@ -350,15 +360,17 @@ async function docSnippet(name: string): Promise<string> {
   return match[1]
 }
 
-const noRequests = missing('python3') || (() => {
-  try {
-    execFileSync('/usr/bin/python3', ['-c', 'import requests'], { stdio: 'ignore' })
-    return false
-  } catch {
-    if (process.env.CI) throw new Error('CI must install python3-requests')
-    return 'needs python3-requests: apt-get install -y python3-requests'
-  }
-})()
+const noRequests =
+  missing('python3') ||
+  (() => {
+    try {
+      execFileSync('/usr/bin/python3', ['-c', 'import requests'], { stdio: 'ignore' })
+      return false
+    } catch {
+      if (process.env.CI) throw new Error('CI must install python3-requests')
+      return 'needs python3-requests: apt-get install -y python3-requests'
+    }
+  })()
 
 test('docs/clients.md\u2019s Python snippet (requests, the device grant) signs in and prints a token the stand-in accepts', { ...TEST, skip: noRequests }, async () => {
   const { browser, standin, relay } = setup()
