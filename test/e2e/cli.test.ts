@@ -17,14 +17,19 @@ import { EXIT } from '../../cli/exit-codes.ts'
 import { buildCli, CLI_BIN, missing, runCli, startCli, startSecretService, startTmux } from './cli-process.ts'
 import type { CliRun, SecretService } from './cli-process.ts'
 import { ACCESS_TOKEN_TTL_SECONDS, assertActive, decide, heading, introspect, newContext, pressAfterReading, signIn } from './flow.ts'
-import { ARTIFACTS_DIR, BASIC_CLIENT, ROOT, startAttackerSite, useScenario } from './harness.ts'
+import { ARTIFACTS_DIR, BASIC_CLIENT, ROOT, startAttackerSite, startRelay, useScenario } from './harness.ts'
+import type { RelayProcess } from './harness.ts'
 
 const TEST = { timeout: 90_000 } as const
 /** A relay port of its own, among the stand-in's registered ones. */
 const CLI_RELAY_PORT = 8789
 const ESC = '\x1b'
 
-const setup = useScenario(CLI_RELAY_PORT)
+/** The relay the pickup and device tests use: without loopback redirects, so `login` falls back to the pickup (issue #18). */
+const setup = useScenario(CLI_RELAY_PORT, { LOOPBACK_REDIRECTS: 'off' })
+/** A second relay with the standard sign-in for native apps (RFC 8252 loopback redirects, on by default). */
+const LOOPBACK_RELAY_PORT = 8788
+let loopbackRelay: RelayProcess | undefined
 const noKeyring = missing('dbus-daemon', 'gnome-keyring-daemon', 'secret-tool')
 let keyring: SecretService | undefined
 let home = ''
@@ -34,10 +39,12 @@ before(
     buildCli()
     home = await mkdtemp(join(tmpdir(), 'uor-cli-'))
     if (!noKeyring) keyring = await startSecretService()
+    loopbackRelay = await startRelay({ port: LOOPBACK_RELAY_PORT, standin: setup().standin })
   },
   { timeout: 120_000 },
 )
 after(async () => {
+  await loopbackRelay?.stop()
   await keyring?.stop()
   if (home) await rm(home, { recursive: true, force: true })
 })
@@ -124,7 +131,7 @@ test('misconfigured and unavailable relays: exit 7 for plain http off loopback o
   } finally {
     await site.close()
   }
-  const nobody = await runCli(['login', '--relay', 'http://127.0.0.1:8788', '--insecure-storage', '--no-browser'], env)
+  const nobody = await runCli(['login', '--relay', 'http://127.0.0.1:1', '--insecure-storage', '--no-browser'], env)
   assert.equal(nobody.code, EXIT.unavailable, nobody.stderr)
   assert.match(nobody.stderr, /Cannot reach the relay/)
 })
@@ -397,4 +404,79 @@ test('docs/clients.md\u2019s Python snippet (requests, the device grant) signs i
     child.kill()
     await rm(dir, { recursive: true, force: true })
   }
+})
+
+/** Whether the relay's metadata offers the standard sign-in for native apps (issue #18). */
+async function offersLoopback(relayUrl: string): Promise<boolean> {
+  const metadata = (await (await fetch(`${relayUrl}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>
+  return typeof metadata.authorization_endpoint === 'string'
+}
+
+/** The user's part of a loopback sign-in: the relay's page (no code to compare), then Unity, then the CLI's own page. */
+async function playLoopbackUser(browser: Browser, relayUrl: string, url: string, decision: 'Continue' | 'Cancel'): Promise<string> {
+  const { standin } = setup()
+  const context = await newContext(browser)
+  try {
+    const page = await context.newPage()
+    await page.goto(url)
+    await page.getByRole('heading', { name: 'Confirm this sign-in' }).waitFor()
+    assert.equal(await page.locator('.user-code').count(), 0, 'a loopback sign-in has no code to compare')
+    await pressAfterReading(page, page.getByRole('button', { name: decision }))
+    if (decision === 'Continue') {
+      await signIn(page, standin)
+      await decide(page, relayUrl, 'Allow')
+    }
+    await page.waitForURL((landed) => landed.hostname === '127.0.0.1' && landed.pathname.startsWith('/callback/'))
+    return heading(page)
+  } finally {
+    await context.close()
+  }
+}
+
+test('login by default uses the relay\u2019s sign-in for native apps (RFC 8252): a loopback redirect to the CLI, DPoP-bound; then token and a refresh', TEST, async (t) => {
+  const relay = loopbackRelay
+  assert.ok(relay)
+  if (!(await offersLoopback(relay.url))) return t.skip('this relay does not offer the standard sign-in yet (issue #18)')
+  const { browser, standin } = setup()
+  const env = userEnv('grace', false)
+  standin.setAccessTokenTtl(120)
+  let session: Session
+  try {
+    const run = startCli(['login', '--relay', relay.url, '--no-browser', '--insecure-storage'], env)
+    const [, url = ''] = await run.waitFor(/^ {2}(http\S+)$/m)
+    assert.match(run.stderr(), /^Open this link to sign in:$/m)
+    assert.doesNotMatch(run.stderr(), /code:/, 'no code to compare')
+    const authorize = new URL(url)
+    assert.equal(`${authorize.origin}${authorize.pathname}`, `${relay.url}/authorize`)
+    assert.equal(authorize.searchParams.get('response_type'), 'code')
+    assert.match(authorize.searchParams.get('redirect_uri') ?? '', /^http:\/\/127\.0\.0\.1:\d+\/callback\/[0-9a-f]{16}$/)
+    assert.equal(await playLoopbackUser(browser, relay.url, url, 'Continue'), 'You are signed in', 'the CLI\u2019s own page')
+    assert.equal(await run.exited, EXIT.ok, run.stderr())
+    session = (await storedFile('grace'))[relay.url] as Session
+    assert.equal(session.bound, true)
+  } finally {
+    standin.setAccessTokenTtl(ACCESS_TOKEN_TTL_SECONDS)
+  }
+  await assertActive(standin, BASIC_CLIENT, session.accessToken)
+  const before = standin.tokenGrants.refresh_token ?? 0
+  const printed = await runCli(['token'], env)
+  assert.equal(printed.code, EXIT.ok, printed.stderr)
+  assert.equal((standin.tokenGrants.refresh_token ?? 0) - before, 1, 'the 2-minute token was refreshed once')
+  await assertActive(standin, BASIC_CLIENT, printed.stdout.trim())
+})
+
+test('a loopback login cancelled on the relay\u2019s page exits 4; requests to the CLI\u2019s port with another state or path are refused and change nothing', TEST, async (t) => {
+  const relay = loopbackRelay
+  assert.ok(relay)
+  if (!(await offersLoopback(relay.url))) return t.skip('this relay does not offer the standard sign-in yet (issue #18)')
+  const run = startCli(['login', '--relay', relay.url, '--no-browser', '--insecure-storage'], userEnv('heidi', false))
+  const [, url = ''] = await run.waitFor(/^ {2}(http\S+)$/m)
+  const redirectUri = new URL(url).searchParams.get('redirect_uri') ?? ''
+  const forged = await fetch(`${redirectUri}?code=attacker&state=forged&iss=${encodeURIComponent(relay.url)}`)
+  assert.equal(forged.status, 400, 'a guessed redirect is refused')
+  const elsewhere = await fetch(`${new URL(redirectUri).origin}/callback?code=attacker&state=${new URL(url).searchParams.get('state')}`)
+  assert.equal(elsewhere.status, 400, 'only the random path is the redirect URI')
+  await playLoopbackUser(setup().browser, relay.url, url, 'Cancel')
+  assert.equal(await run.exited, EXIT.denied, run.stderr())
+  assert.match(run.stderr(), /cancelled or refused \(400 access_denied\)/)
 })
