@@ -7,8 +7,11 @@ import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { LoopbackReceiver } from '../src/client/index.ts'
 
-const DONE_PAGE = `<!doctype html><meta charset="utf-8"><title>unity-login</title><style>body{font-family:system-ui,sans-serif;margin:3rem auto;max-width:32rem}</style><h1>You are signed in</h1><p>Return to the terminal; you can close this tab.</p>`
-const REFUSED_PAGE = `<!doctype html><meta charset="utf-8"><title>unity-login</title><h1>This is not the sign-in unity-login is waiting for</h1>`
+const page = (title: string, text: string) =>
+  `<!doctype html><meta charset="utf-8"><title>unity-login</title><style>body{font-family:system-ui,sans-serif;margin:3rem auto;max-width:32rem}</style><h1>${title}</h1><p>${text}</p>`
+const DONE_PAGE = page('You are signed in', 'Return to the terminal; you can close this tab.')
+const REFUSED_PAGE = page('Sign-in not completed', 'The sign-in was cancelled or refused. Return to the terminal; you can close this tab.')
+const OTHER_PAGE = page('This is not the sign-in unity-login is waiting for', 'Nothing was changed.')
 
 /** A listening receiver; `close()` frees the port. */
 export interface OpenReceiver extends LoopbackReceiver {
@@ -24,14 +27,16 @@ export async function openLoopbackReceiver(): Promise<OpenReceiver> {
   let pending: { accept: (url: URL) => boolean; resolve: (url: URL) => void } | undefined
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
-    const ok = req.method === 'GET' && url.pathname === path && pending?.accept(url) === true
-    res.writeHead(ok ? 200 : 400, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' })
-    res.end(ok ? DONE_PAGE : REFUSED_PAGE)
-    if (ok && pending) {
-      const { resolve } = pending
+    const waiting = req.method === 'GET' && url.pathname === path ? pending : undefined
+    const ok = waiting?.accept(url) === true
+    const body = !ok ? OTHER_PAGE : url.searchParams.has('error') ? REFUSED_PAGE : DONE_PAGE
+    // Connection: close, so that closing the receiver never cuts a page the browser is still reading.
+    res.writeHead(ok ? 200 : 400, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', connection: 'close' })
+    res.end(body, () => {
+      if (!ok || !waiting || pending !== waiting) return
       pending = undefined
-      resolve(new URL(`${redirectUri}${url.search}`))
-    }
+      waiting.resolve(new URL(`${redirectUri}${url.search}`))
+    })
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -42,7 +47,9 @@ export async function openLoopbackReceiver(): Promise<OpenReceiver> {
   const close = () =>
     new Promise<void>((resolve) => {
       server.close(() => resolve())
-      server.closeAllConnections()
+      server.closeIdleConnections()
+      // A connection the browser opened but never used must not keep the CLI waiting.
+      setTimeout(() => server.closeAllConnections(), 2_000).unref()
     })
   return {
     redirectUri,

@@ -30,6 +30,12 @@ const setup = useScenario(CLI_RELAY_PORT, { LOOPBACK_REDIRECTS: 'off' })
 /** A second relay with the standard sign-in for native apps (RFC 8252 loopback redirects, on by default). */
 const LOOPBACK_RELAY_PORT = 8788
 let loopbackRelay: RelayProcess | undefined
+
+/** The loopback relay, started on first use next to the scenario's stand-in. */
+async function startLoopbackRelay(): Promise<RelayProcess> {
+  loopbackRelay ??= await startRelay({ port: LOOPBACK_RELAY_PORT, standin: setup().standin })
+  return loopbackRelay
+}
 const noKeyring = missing('dbus-daemon', 'gnome-keyring-daemon', 'secret-tool')
 let keyring: SecretService | undefined
 let home = ''
@@ -39,7 +45,6 @@ before(
     buildCli()
     home = await mkdtemp(join(tmpdir(), 'uor-cli-'))
     if (!noKeyring) keyring = await startSecretService()
-    loopbackRelay = await startRelay({ port: LOOPBACK_RELAY_PORT, standin: setup().standin })
   },
   { timeout: 120_000 },
 )
@@ -427,15 +432,14 @@ async function playLoopbackUser(browser: Browser, relayUrl: string, url: string,
       await decide(page, relayUrl, 'Allow')
     }
     await page.waitForURL((landed) => landed.hostname === '127.0.0.1' && landed.pathname.startsWith('/callback/'))
-    return heading(page)
+    return await heading(page)
   } finally {
     await context.close()
   }
 }
 
 test('login by default uses the relay\u2019s sign-in for native apps (RFC 8252): a loopback redirect to the CLI, DPoP-bound; then token and a refresh', TEST, async (t) => {
-  const relay = loopbackRelay
-  assert.ok(relay)
+  const relay = await startLoopbackRelay()
   if (!(await offersLoopback(relay.url))) return t.skip('this relay does not offer the standard sign-in yet (issue #18)')
   const { browser, standin } = setup()
   const env = userEnv('grace', false)
@@ -466,8 +470,7 @@ test('login by default uses the relay\u2019s sign-in for native apps (RFC 8252):
 })
 
 test('a loopback login cancelled on the relay\u2019s page exits 4; requests to the CLI\u2019s port with another state or path are refused and change nothing', TEST, async (t) => {
-  const relay = loopbackRelay
-  assert.ok(relay)
+  const relay = await startLoopbackRelay()
   if (!(await offersLoopback(relay.url))) return t.skip('this relay does not offer the standard sign-in yet (issue #18)')
   const run = startCli(['login', '--relay', relay.url, '--no-browser', '--insecure-storage'], userEnv('heidi', false))
   const [, url = ''] = await run.waitFor(/^ {2}(http\S+)$/m)
@@ -476,7 +479,7 @@ test('a loopback login cancelled on the relay\u2019s page exits 4; requests to t
   assert.equal(forged.status, 400, 'a guessed redirect is refused')
   const elsewhere = await fetch(`${new URL(redirectUri).origin}/callback?code=attacker&state=${new URL(url).searchParams.get('state')}`)
   assert.equal(elsewhere.status, 400, 'only the random path is the redirect URI')
-  await playLoopbackUser(setup().browser, relay.url, url, 'Cancel')
+  assert.equal(await playLoopbackUser(setup().browser, relay.url, url, 'Cancel'), 'Sign-in not completed', 'the CLI\u2019s page says so')
   assert.equal(await run.exited, EXIT.denied, run.stderr())
   assert.match(run.stderr(), /cancelled or refused \(400 access_denied\)/)
 })
