@@ -42,3 +42,8 @@ export const consoleLogger: Logger = {
 export function flowId(challenge: string): string {
   return challenge.slice(0, 8)
 }
+
+/** The class of an unexpected fault for a log line, never its message (which may quote input). */
+export function faultName(cause: unknown): string {
+  return cause instanceof Error ? cause.name : typeof cause
+}

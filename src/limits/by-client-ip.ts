@@ -3,11 +3,11 @@
  * Rate limiting as Hono middleware: `limitByClientIp` guards a route per client address, and
  * `isAllowed` checks any key (a flow, an address) from inside a handler.
  */
-import type { MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import { RelayError } from '../errors.ts'
+import { faultName } from '../log.ts'
 import type { Logger } from '../log.ts'
-import { faultName } from '../routes/deps.ts'
-import type { RateLimiter, RelayEnv } from '../routes/deps.ts'
+import type { RateLimiter, RelayEnv } from '../relay.ts'
 
 /** Options of {@link limitByClientIp}. */
 export interface LimitByClientIpOptions {
@@ -38,6 +38,17 @@ export function limitByClientIp({ limiter, retryAfterSeconds, log, clientKeyOf }
     }
     await next()
   }
+}
+
+/**
+ * The client's rate-limit key, which {@link limitByClientIp} sets on the paths it guards.
+ *
+ * @throws {Error} on a path without that middleware: a wiring fault, answered as a 500.
+ */
+export function limitedClientKey(c: Context<RelayEnv>): string {
+  const key = c.get('clientKey')
+  if (key === undefined) throw new Error('clientKey is set only on paths behind limitByClientIp')
+  return key
 }
 
 /** The 429 for a client over a per-address limit. */

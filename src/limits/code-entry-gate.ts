@@ -9,7 +9,7 @@
  */
 import { RelayError } from '../errors.ts'
 import type { Logger } from '../log.ts'
-import type { RateLimiter } from '../routes/deps.ts'
+import type { RateLimiter } from '../relay.ts'
 import { isAllowed } from './by-client-ip.ts'
 
 /** The limiter key every wrong code counts under. */

@@ -3,7 +3,7 @@
  * An in-process rate limiter with the Workers Rate Limiting binding's shape, for runtimes without
  * the binding (Deno). Each key gets `limit` requests per fixed window of `periodSeconds`.
  */
-import type { RateLimiter } from '../routes/deps.ts'
+import type { RateLimiter } from '../relay.ts'
 
 /** Options of {@link MemoryRateLimiter}. */
 export interface MemoryRateLimiterOptions {

@@ -6,7 +6,7 @@
 import type { MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
 import type { Config } from '../config.ts'
-import type { RelayEnv } from './deps.ts'
+import type { RelayEnv } from '../relay.ts'
 
 /**
  * The CORS middleware for one API path. Only a browser's cross-origin request carries `Origin`;

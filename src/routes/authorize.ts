@@ -8,7 +8,7 @@
  */
 import type { MiddlewareHandler } from 'hono'
 import { clearBindingCookie, verifyBindingCookie } from '../binding.ts'
-import { createConfirmation } from '../confirmation.ts'
+import { createConfirmation } from './confirmation.ts'
 import { RelayError } from '../errors.ts'
 import { authorizeQuery, decisionForm } from '../inputs.ts'
 import { flowId } from '../log.ts'
@@ -18,7 +18,7 @@ import { verifyState } from '../state.ts'
 import { guardStore, ttlUntil } from '../store.ts'
 import type { FlowWriteResult } from '../store.ts'
 import { storedUserCodeFor } from '../user-code.ts'
-import type { Relay, RelayEnv, RouteDeps } from './deps.ts'
+import type { Relay, RelayEnv, RouteDeps } from '../relay.ts'
 
 /** Mounts `GET /authorize` and the confirmation page's `POST /authorize`. */
 export function mountAuthorize(app: Relay, deps: RouteDeps): void {

@@ -13,7 +13,7 @@ import { cspNonce } from '../security-headers.ts'
 import { verifyState } from '../state.ts'
 import { AUTHORIZATION_ERRORS } from '../store.ts'
 import type { AuthorizationError, FlowRecord, FlowWriteResult } from '../store.ts'
-import type { Relay, RouteDeps } from './deps.ts'
+import type { Relay, RouteDeps } from '../relay.ts'
 
 /** Mounts `GET /callback`. */
 export function mountCallback(app: Relay, deps: RouteDeps): void {

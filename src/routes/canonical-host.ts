@@ -6,7 +6,7 @@
  */
 import type { MiddlewareHandler } from 'hono'
 import type { Config } from '../config.ts'
-import type { RelayEnv } from './deps.ts'
+import type { RelayEnv } from '../relay.ts'
 
 /**
  * Redirects `/authorize` opened under another loopback name than `REDIRECT_URI`'s (same port) to

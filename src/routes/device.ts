@@ -6,7 +6,7 @@
  */
 import type { Next } from 'hono'
 import { sha256Base64Url, toBase64Url } from '../base64url.ts'
-import { createConfirmation } from '../confirmation.ts'
+import { createConfirmation } from './confirmation.ts'
 import { RelayError } from '../errors.ts'
 import { deviceAuthorizationForm, deviceEntryQuery } from '../inputs.ts'
 import { createCodeEntryGate } from '../limits/code-entry-gate.ts'
@@ -15,7 +15,7 @@ import { deviceEntryPage } from '../pages.ts'
 import { cspNonce } from '../security-headers.ts'
 import { guardStore } from '../store.ts'
 import { userCodeFor } from '../user-code.ts'
-import type { Relay, RelayContext, RouteDeps } from './deps.ts'
+import type { Relay, RelayContext, RouteDeps } from '../relay.ts'
 
 /** RFC 8628 §3.2: the seconds a device waits between polls (and its default). */
 export const DEVICE_POLL_INTERVAL_SECONDS = 5

@@ -5,7 +5,7 @@
  */
 import { DPOP_SIGNING_ALGS } from '../dpop.ts'
 import { DEVICE_CODE_GRANT } from '../inputs.ts'
-import type { Relay, RouteDeps } from './deps.ts'
+import type { Relay, RouteDeps } from '../relay.ts'
 
 /** RFC 8414 §3: where a client finds the metadata of an issuer without a path. */
 export const METADATA_PATH = '/.well-known/oauth-authorization-server'

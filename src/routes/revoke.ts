@@ -8,7 +8,7 @@ import { RelayError } from '../errors.ts'
 import { revokeForm } from '../inputs.ts'
 import { openRefreshToken } from '../refresh-seal.ts'
 import { corsForApps } from './app-cors.ts'
-import type { Relay, RouteDeps } from './deps.ts'
+import type { Relay, RouteDeps } from '../relay.ts'
 
 /** Mounts `POST /revoke` and its CORS preflight. */
 export function mountRevoke(app: Relay, deps: RouteDeps): void {

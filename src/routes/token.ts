@@ -9,8 +9,8 @@ import { sha256Base64Url } from '../base64url.ts'
 import { presentedProof } from '../dpop-request.ts'
 import { RelayError } from '../errors.ts'
 import { DEVICE_CODE_GRANT, tokenForm } from '../inputs.ts'
-import { isAllowed, tooManyRequests } from '../limits/by-client-ip.ts'
-import { flowId } from '../log.ts'
+import { isAllowed, limitedClientKey, tooManyRequests } from '../limits/by-client-ip.ts'
+import { faultName, flowId } from '../log.ts'
 import { refreshSealed, sealPickup } from '../refresh.ts'
 import type { SealingDeps } from '../refresh.ts'
 import { apiResponse } from '../security-headers.ts'
@@ -18,8 +18,7 @@ import { guardStore } from '../store.ts'
 import type { TokenOutcome } from '../unity.ts'
 import { storedUserCodeFor } from '../user-code.ts'
 import { corsForApps } from './app-cors.ts'
-import { faultName } from './deps.ts'
-import type { Relay, RouteDeps } from './deps.ts'
+import type { Relay, RouteDeps } from '../relay.ts'
 
 const PENDING = new RelayError('authorization_pending', 'The user has not finished signing in yet.')
 
@@ -42,7 +41,7 @@ export function mountToken(app: Relay, deps: RouteDeps): void {
     })
     if (input.grantType === 'refresh_token') {
       // Anyone holding a refresh token can refresh through the relay, which adds the secret: damp it per address.
-      if (limiters.refresh && !(await isAllowed(limiters.refresh, c.get('clientKey'), log))) {
+      if (limiters.refresh && !(await isAllowed(limiters.refresh, limitedClientKey(c), log))) {
         throw tooManyRequests(config.rateLimits.refresh.periodSeconds)
       }
       const request = { refreshToken: input.refreshToken, scope: input.scope, proof }

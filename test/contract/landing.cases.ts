@@ -3,7 +3,7 @@
  * Contract of GET /: a static page about the relay, under the same headers as every page.
  */
 import { strict as assert } from 'node:assert'
-import { landingPage } from '../../src/routes/landing.ts'
+import { landingPage } from '../../src/pages.ts'
 import { assertPageHeaders, contract } from './define.ts'
 
 export const landingCases = [

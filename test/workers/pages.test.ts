@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { cancelledPage, confirmPage, deniedPage, deviceEntryPage, donePage, errorPage } from '../../src/pages.ts'
 import { INTENT_GATE_SCRIPT } from '../../src/intent-gate.ts'
-import { landingPage } from '../../src/routes/landing.ts'
+import { landingPage } from '../../src/pages.ts'
 
 // No spaces: the confirmation page splits a scope on them.
 const EVIL = `<script>alert("x")</script><b/title='y'>&amp;`

@@ -1,20 +1,20 @@
 /**
  * @module
- * What every route module receives from `createRelay`, and the app's own types. Route modules
- * import only from here and from the core, never from each other.
+ * The app-wide types: what every route module receives from `createRelay`, the per-request
+ * variables, the limiter and the clock. Part of the core: routes import it, nothing here imports routes.
  */
 import type { Context, Hono } from 'hono'
 import type { SecureHeadersVariables } from 'hono/secure-headers'
-import type { Config } from '../config.ts'
-import type { RateLimitName } from '../limits/settings.ts'
-import type { ErrorFormat, RelayErrorCode } from '../errors.ts'
-import type { Logger } from '../log.ts'
-import type { Place } from '../place.ts'
-import type { RefreshGrants } from '../refresh.ts'
-import type { RefreshSealKeys } from '../refresh-seal.ts'
-import type { StateKeys } from '../state.ts'
-import type { CodeStore } from '../store.ts'
-import type { UnityClient } from '../unity.ts'
+import type { Config } from './config.ts'
+import type { RateLimitName } from './limits/settings.ts'
+import type { ErrorFormat, RelayErrorCode } from './errors.ts'
+import type { Logger } from './log.ts'
+import type { Place } from './place.ts'
+import type { RefreshGrants } from './refresh.ts'
+import type { RefreshSealKeys } from './refresh-seal.ts'
+import type { StateKeys } from './state.ts'
+import type { CodeStore } from './store.ts'
+import type { UnityClient } from './unity.ts'
 
 /** Milliseconds since the Unix epoch, like `Date.now`. */
 export type Clock = () => number
@@ -33,7 +33,7 @@ export type RelayLimiters = Partial<Readonly<Record<RateLimitName, RateLimiter>>
  * from the runtime entry, an IPv6 /64; see `limits/client-ip.ts`), and the flow's log id
  * (`flowId`) once a handler knows the flow, for the refusal log line.
  */
-export type RelayEnv = { Variables: SecureHeadersVariables & { errorFormat: ErrorFormat; formAction?: string; pageScript?: boolean; clientKey: string; flow?: string } }
+export type RelayEnv = { Variables: SecureHeadersVariables & { errorFormat: ErrorFormat; formAction?: string; pageScript?: boolean; clientKey?: string; flow?: string } }
 
 /** The relay's Hono app; serve it with `relay.fetch`. */
 export type Relay = Hono<RelayEnv>
@@ -64,9 +64,4 @@ export interface RouteDeps {
   publicOrigin(c: Context): string
   /** Logs a refusal answered without a throw (an unknown user code), as `app.onError` logs thrown ones. */
   logRefusal(c: RelayContext, error: RelayErrorCode, status: number): void
-}
-
-/** The class of an unexpected fault for a log line, never its message (which may quote input). */
-export function faultName(cause: unknown): string {
-  return cause instanceof Error ? cause.name : typeof cause
 }

@@ -4,14 +4,14 @@
  * (RFC 6749 §10.12) and the page that shows the flow's user code before anything goes to Unity.
  */
 import type { Context } from 'hono'
-import { createBinding, setBindingCookie } from './binding.ts'
-import type { Config } from './config.ts'
-import { confirmPage } from './pages.ts'
-import type { Place } from './place.ts'
-import type { RelayContext, RouteDeps } from './routes/deps.ts'
-import { cspNonce } from './security-headers.ts'
-import { signState } from './state.ts'
-import { decoyUserCodes, userCodeFor } from './user-code.ts'
+import { createBinding, setBindingCookie } from '../binding.ts'
+import type { Config } from '../config.ts'
+import { confirmPage } from '../pages.ts'
+import type { Place } from '../place.ts'
+import type { RelayContext, RouteDeps } from '../relay.ts'
+import { cspNonce } from '../security-headers.ts'
+import { signState } from '../state.ts'
+import { decoyUserCodes, userCodeFor } from '../user-code.ts'
 
 /** A flow about to be confirmed. */
 export interface PendingFlow {
