@@ -24,6 +24,10 @@ export interface UnityStandin {
   /** Base URL, e.g. `http://127.0.0.1:9000`; endpoints live under `/api/oauth/`. */
   url: string;
   issuer: string;
+  /** Token requests received so far, by `grant_type` (e.g. `refresh_token`), for tests that count refreshes. */
+  readonly tokenGrants: Readonly<Record<string, number>>;
+  /** Sets the lifetime of the access tokens issued from now on (default 30 days), e.g. a short one to test refreshes. */
+  setAccessTokenTtl(seconds: number): void;
   close(): Promise<void>;
 }
 
@@ -45,7 +49,7 @@ export function defaultRedirectUris(): string[] {
   return DEV_PORTS.flatMap((p) => [`http://localhost:${p}/callback`, `http://127.0.0.1:${p}/callback`]);
 }
 
-function createProvider(issuer: string, redirectUris: string[]): Provider {
+function createProvider(issuer: string, redirectUris: string[], accessTokenTtl: () => number): Provider {
   const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
   return new Provider(issuer, {
     adapter: createMemoryAdapter(),
@@ -82,7 +86,7 @@ function createProvider(issuer: string, redirectUris: string[]): Provider {
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx: unknown, indicator: string) => {
           if (indicator !== UNITY_STANDIN_RESOURCE) throw new errors.InvalidTarget();
-          return { scope: 'api', audience: UNITY_STANDIN_RESOURCE, accessTokenFormat: 'opaque', accessTokenTTL: ACCESS_TOKEN_TTL };
+          return { scope: 'api', audience: UNITY_STANDIN_RESOURCE, accessTokenFormat: 'opaque', accessTokenTTL: accessTokenTtl() };
         },
       },
     },
@@ -97,7 +101,7 @@ function createProvider(issuer: string, redirectUris: string[]): Provider {
       ctx.body = errorPage(out.error, out.error === 'invalid_redirect_uri' ? `${out.error_description ?? ''} ${REDIRECT_URI_HINT}` : out.error_description);
     },
     ttl: {
-      AccessToken: ACCESS_TOKEN_TTL,
+      AccessToken: () => accessTokenTtl(),
       AuthorizationCode: 60,
       RefreshToken: REFRESH_TOKEN_TTL,
       Grant: REFRESH_TOKEN_TTL,
@@ -120,7 +124,7 @@ const MAX_CLIENT_AUTH_BODY = 56 * 1024;
  * Answers 401 and returns undefined on a mismatch; otherwise returns an unread copy of the request
  * for oidc-provider, which then parses the body itself (no "already parsed request body" warning).
  */
-async function enforceClientAuthMethod(req: IncomingMessage, res: ServerResponse): Promise<IncomingMessage | undefined> {
+async function enforceClientAuthMethod(req: IncomingMessage, res: ServerResponse, counts: Record<string, number>): Promise<IncomingMessage | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -129,6 +133,8 @@ async function enforceClientAuthMethod(req: IncomingMessage, res: ServerResponse
   }
   const body = Buffer.concat(chunks);
   const form = new URLSearchParams(body.toString('utf8'));
+  const grantType = form.get('grant_type');
+  if (req.url === '/api/oauth/token' && grantType) counts[grantType] = (counts[grantType] ?? 0) + 1;
   const basic = /^basic (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
   const used = basic ? 'client_secret_basic' : form.has('client_secret') ? 'client_secret_post' : undefined;
   const clientId = basic ? new URLSearchParams(`id=${Buffer.from(basic, 'base64').toString('utf8').split(':')[0]}`).get('id') : form.get('client_id');
@@ -198,6 +204,8 @@ export async function startUnityStandin(options: UnityStandinOptions = {}): Prom
   const redirectUris = [...new Set([...defaultRedirectUris(), ...extraUris, ...(options.redirectUris ?? [])])];
   const addedUris = redirectUris.slice(defaultRedirectUris().length);
 
+  const tokenGrants: Record<string, number> = {};
+  let accessTokenTtl = ACCESS_TOKEN_TTL;
   let provider: Provider | undefined;
   let handle: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const server = createServer((req, res) => {
@@ -205,7 +213,7 @@ export async function startUnityStandin(options: UnityStandinOptions = {}): Prom
     if ((req.method === 'GET' || req.method === 'HEAD') && req.url === '/') return sendHtml(res, 200, landingPage(url, UNITY_STANDIN_CLIENTS, addedUris));
     if (req.method === 'POST' && CLIENT_AUTH_PATHS.has(req.url ?? '')) {
       const next = handle;
-      enforceClientAuthMethod(req, res).then((unread) => unread && next(unread, res), (error: unknown) => {
+      enforceClientAuthMethod(req, res, tokenGrants).then((unread) => unread && next(unread, res), (error: unknown) => {
         console.error('Unity stand-in: reading a client request failed:', error);
         res.destroy();
       });
@@ -224,12 +232,16 @@ export async function startUnityStandin(options: UnityStandinOptions = {}): Prom
   const actualPort = typeof address === 'object' && address ? address.port : port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
   const issuer = options.issuer ?? url;
-  provider = createProvider(issuer, redirectUris);
+  provider = createProvider(issuer, redirectUris, () => accessTokenTtl);
   handle = provider.callback();
 
   return {
     url,
     issuer,
+    tokenGrants,
+    setAccessTokenTtl(seconds) {
+      accessTokenTtl = seconds;
+    },
     close: () => new Promise<void>((resolve, reject) => {
       server.close((err) => (err ? reject(err) : resolve()));
       server.closeAllConnections();

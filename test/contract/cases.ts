@@ -4,6 +4,7 @@
  */
 import { authorizeCases } from './authorize.cases.ts'
 import { callbackCases } from './callback.cases.ts'
+import { clientCases } from './client.cases.ts'
 import { canonicalHostCases } from './canonical-host.cases.ts'
 import { confirmCases } from './confirm.cases.ts'
 import { confirmedCases } from './confirmed.cases.ts'
@@ -30,4 +31,4 @@ export type { ContractCase } from './define.ts'
 export type { StoreHarness, RawRecords } from './harness.ts'
 
 /** All HTTP contract cases, grouped by endpoint, and the store contract every store meets. */
-export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...confirmCases, ...confirmedCases, ...intentCases, ...callbackCases, ...standardRequestCases, ...standardCases, ...tokenCases, ...heldCases, ...refreshCases, ...dpopCases, ...rotationCases, ...deviceCases, ...landingCases, ...headersCases, ...honoCopiesCases, ...limitsCases, ...refusalCases, ...springCases, ...faultCases, ...storeCases]
+export const contractCases: readonly ContractCase[] = [...authorizeCases, ...canonicalHostCases, ...confirmCases, ...confirmedCases, ...intentCases, ...callbackCases, ...standardRequestCases, ...standardCases, ...tokenCases, ...heldCases, ...refreshCases, ...dpopCases, ...rotationCases, ...deviceCases, ...landingCases, ...headersCases, ...honoCopiesCases, ...limitsCases, ...refusalCases, ...springCases, ...faultCases, ...storeCases, ...clientCases]
