@@ -25,8 +25,12 @@ const TEST = { timeout: 90_000 } as const
 const CLI_RELAY_PORT = 8789
 const ESC = '\x1b'
 
-/** The relay the pickup and device tests use: without loopback redirects, so `login` falls back to the pickup (issue #18). */
-const setup = useScenario(CLI_RELAY_PORT, { LOOPBACK_REDIRECTS: 'off' })
+/**
+ * The relay the pickup and device tests use: with no redirect URI it could accept (no loopback, and
+ * a blank APP_REDIRECT_URIS in place of dev.vars' Postman one), its metadata offers no code flow, so
+ * `login` falls back to the pickup (issue #18).
+ */
+const setup = useScenario(CLI_RELAY_PORT, { LOOPBACK_REDIRECTS: 'off', APP_REDIRECT_URIS: ' ' })
 /** A second relay with the standard sign-in for native apps (RFC 8252 loopback redirects, on by default). */
 const LOOPBACK_RELAY_PORT = 8788
 let loopbackRelay: RelayProcess | undefined
